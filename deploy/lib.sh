@@ -1,0 +1,31 @@
+# Shared settings and helpers for the deploy/ scripts. Sourced, never run.
+# shellcheck shell=bash
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+BILLING_CACHE=${BILLING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/billing}
+KAFKA_JARS=${KAFKA_JARS:-$BILLING_CACHE/kafka-$KAFKA_VERSION}
+STACK_DIR=${BILLING_STACK_DIR:-/tmp/billing-stack}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# port_in_use PORT: true when something listens on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port START: the first port from START up that nothing listens on.
+free_port() {
+  local p=$1
+  while port_in_use "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# wait_for SECONDS WHAT COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { log "$what did not answer within ${secs}s"; return 1; }
+    sleep 0.2
+  done
+}
