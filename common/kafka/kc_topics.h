@@ -1,0 +1,47 @@
+/*
+ * kc_topics: the topics of DESIGN.md section 3, their names and settings, from the
+ * environment, and the `topics ensure` step that creates them.
+ *
+ *   BILLING_TOPIC_PREFIX        prefix of every name (default "billing.")
+ *   BILLING_PARTITIONS          partitions of commands, events and results (default 4);
+ *                               commands and events must have the same count
+ *   BILLING_USAGE_PARTITIONS    partitions of usage and invoices (default 4)
+ *   BILLING_REPLICATION         replication factor (default 1: the local stack)
+ *
+ * Every input topic has a dead-letter topic "<topic>.dlq".
+ */
+#ifndef KC_TOPICS_H
+#define KC_TOPICS_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#define KC_TOPIC_NAME_SIZE 200
+
+typedef struct kc_topics_s {
+        char kt_commands[KC_TOPIC_NAME_SIZE];
+        char kt_events[KC_TOPIC_NAME_SIZE];
+        char kt_results[KC_TOPIC_NAME_SIZE];
+        char kt_usage[KC_TOPIC_NAME_SIZE];
+        char kt_invoices[KC_TOPIC_NAME_SIZE];
+        char kt_commands_dlq[KC_TOPIC_NAME_SIZE];
+        char kt_events_dlq[KC_TOPIC_NAME_SIZE];
+        char kt_usage_dlq[KC_TOPIC_NAME_SIZE];
+        int kt_partitions;
+        int kt_usage_partitions;
+        int kt_replication;
+} kc_topics_t;
+
+/* Fills @t from the environment. Returns 0, or -1 with a reason in @errstr. */
+int kc_topics_load(kc_topics_t *t, char *errstr, size_t errstr_size);
+
+/* Creates the topics that do not exist, with their settings, and checks that commands and
+ * events have the same partition count. Returns 0 or -1 with a reason. */
+int kc_topics_ensure(rd_kafka_t *rk, const kc_topics_t *t, int timeout_ms, char *errstr,
+                     size_t errstr_size);
+
+/* The partition count of @topic, or -1 with a reason (unknown topic, no answer). */
+int kc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                             size_t errstr_size);
+
+#endif /* KC_TOPICS_H */

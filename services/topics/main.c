@@ -1,0 +1,49 @@
+/*
+ * billing-topics: `billing-topics ensure` creates every topic of DESIGN.md section 3 with
+ * its settings (see kc_topics.h for the environment it reads). Existing topics are left
+ * as they are. Exit status 0 when every topic exists afterwards.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bg_log.h"
+#include "kc_conf.h"
+#include "kc_topics.h"
+
+int main(int argc, char **argv) {
+        char errstr[512];
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        kc_topics_t topics;
+        int ret;
+
+        bg_log_setup("topics");
+        if (argc != 2 || strcmp(argv[1], "ensure") != 0) {
+                fprintf(stderr, "usage: %s ensure\n", argv[0]);
+                return 2;
+        }
+        if (kc_topics_load(&topics, errstr, sizeof(errstr)) != 0) {
+                bg_log_error("%s", errstr);
+                return 1;
+        }
+        conf = kc_conf_from_env(errstr, sizeof(errstr));
+        if (conf == NULL) {
+                bg_log_error("%s", errstr);
+                return 1;
+        }
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (rk == NULL) {
+                bg_log_error("cannot create Kafka client: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                return 1;
+        }
+        ret = kc_topics_ensure(rk, &topics, 30000, errstr, sizeof(errstr));
+        if (ret != 0)
+                bg_log_error("%s", errstr);
+        else
+                bg_log_info("topics ready: %s %s %s %s %s (+ dead-letter topics)",
+                            topics.kt_commands, topics.kt_events, topics.kt_results,
+                            topics.kt_usage, topics.kt_invoices);
+        rd_kafka_destroy(rk);
+        return ret == 0 ? 0 : 1;
+}
