@@ -1,0 +1,176 @@
+/* Names of the domain enums, the profile helpers and the validators behind
+ * invalid_argument. */
+#include "domain_fixture.h"
+
+static void command_names_round_trip(void **state) {
+        for (int t = BG_CMD_NONE + 1; t < BG_CMD__COUNT; t++) {
+                const char *n = bg_command_type_name((bg_command_type_t)t);
+
+                assert_non_null(n);
+                assert_int_equal(bg_command_type_from_name(n), t);
+        }
+        assert_string_equal(bg_command_type_name(BG_CMD_ASSIGN_PROJECTS), "AssignProjects");
+        assert_null(bg_command_type_name(BG_CMD_NONE));
+        assert_null(bg_command_type_name(BG_CMD__COUNT));
+        assert_int_equal(bg_command_type_from_name("assignprojects"), BG_CMD_NONE);
+        assert_int_equal(bg_command_type_from_name(NULL), BG_CMD_NONE);
+}
+
+static void event_names_round_trip(void **state) {
+        static const char *const expect[] = {
+                NULL, "AccountCreated", "RoleGranted", "RoleRevoked", "BillingGroupCreated",
+                "BillingGroupRenamed", "BillingProfileUpdated", "BillingGroupDeleted",
+                "PrimaryBillingGroupSet", "ProjectCreated", "ProjectMoved", "ProjectDeleted",
+                "CreditIssued", "CreditClaimed",
+        };
+
+        assert_int_equal(sizeof(expect) / sizeof(expect[0]), BG_EVT__COUNT);
+        for (int t = BG_EVT_NONE + 1; t < BG_EVT__COUNT; t++) {
+                assert_string_equal(bg_event_type_name((bg_event_type_t)t), expect[t]);
+                assert_int_equal(bg_event_type_from_name(expect[t]), t);
+        }
+        assert_null(bg_event_type_name((bg_event_type_t)-1));
+        assert_int_equal(bg_event_type_from_name("Nope"), BG_EVT_NONE);
+}
+
+static void enum_names(void **state) {
+        assert_string_equal(bg_currency_name(BG_CURRENCY_AUD), "AUD");
+        assert_string_equal(bg_currency_name(BG_CURRENCY_USD), "USD");
+        for (int c = BG_CURRENCY_UNSET + 1; c < BG_CURRENCY__COUNT; c++)
+                assert_int_equal(bg_currency_from_name(bg_currency_name((bg_currency_t)c)), c);
+        assert_int_equal(bg_currency_from_name("usd"), BG_CURRENCY_UNSET);
+        assert_int_equal(bg_currency_from_name("XBT"), BG_CURRENCY_UNSET);
+        assert_null(bg_currency_name(BG_CURRENCY_UNSET));
+
+        assert_string_equal(bg_payment_method_name(BG_PAYMENT_NO_PAYMENT_EXPECTED),
+                            "no_payment_expected");
+        for (int m = BG_PAYMENT_UNSET + 1; m < BG_PAYMENT__COUNT; m++)
+                assert_int_equal(bg_payment_method_from_name(
+                                         bg_payment_method_name((bg_payment_method_t)m)), m);
+        assert_int_equal(bg_payment_method_from_name("cash"), BG_PAYMENT_UNSET);
+
+        assert_string_equal(bg_role_name(BG_ROLE_BILLING_ADMIN), "billing_admin");
+        assert_int_equal(bg_role_from_name("viewer"), BG_ROLE_VIEWER);
+        assert_int_equal(bg_role_from_name("owner"), BG_ROLE_NONE);
+
+        assert_string_equal(bg_reject_code_name(BG_REJECT_FAILED_PRECONDITION),
+                            "failed_precondition");
+        for (int r = BG_REJECT_NONE + 1; r < BG_REJECT__COUNT; r++)
+                assert_int_equal(bg_reject_code_from_name(
+                                         bg_reject_code_name((bg_reject_code_t)r)), r);
+        assert_int_equal(bg_reject_code_from_name("duplicate"), BG_REJECT_NONE);
+
+        assert_string_equal(bg_outcome_name(BG_OUTCOME_DUPLICATE), "duplicate");
+        assert_int_equal(bg_outcome_from_name("accepted"), BG_OUTCOME_ACCEPTED);
+        assert_int_equal(bg_outcome_from_name("rejected"), BG_OUTCOME_REJECTED);
+        assert_int_equal(bg_outcome_from_name("x"), BG_OUTCOME__COUNT);
+
+        assert_string_equal(bg_credit_type_name(BG_CREDIT_TYPE_TRIAL_OVER), "trial_over");
+        for (int t = BG_CREDIT_TYPE_UNSET + 1; t < BG_CREDIT_TYPE__COUNT; t++)
+                assert_int_equal(bg_credit_type_from_name(
+                                         bg_credit_type_name((bg_credit_type_t)t)), t);
+        assert_int_equal(bg_credit_type_from_name("gift"), BG_CREDIT_TYPE_UNSET);
+
+        assert_string_equal(bg_profile_field_name(BG_PROFILE_F_VAT_ID), "vat_id");
+        assert_string_equal(bg_profile_field_name(BG_PROFILE_F_BILLING_CURRENCY),
+                            "billing_currency");
+        assert_null(bg_profile_field_name(BG_PROFILE_F_VAT_ID | BG_PROFILE_F_CITY));
+        assert_string_equal(acct_err_name(ACCT_ERR_SEQ), "seq");
+}
+
+static void patch_and_diff(void **state) {
+        bg_profile_t a, b;
+        bg_profile_patch_t patch;
+
+        memset(&a, 0, sizeof(a));
+        a.payment_method = BG_PAYMENT_EMAIL;
+        a.billing_currency = BG_CURRENCY_EUR;
+        FX_SET(a.city, "Helsinki");
+        FX_SET(a.billing_emails[0], "a@example.com");
+        a.n_billing_emails = 1;
+        b = a;
+        assert_int_equal(bg_profile_diff(&a, &b), 0);
+
+        memset(&patch, 0, sizeof(patch));
+        patch.present = BG_PROFILE_F_CITY | BG_PROFILE_F_BILLING_EMAILS;
+        FX_SET(patch.v.city, "Espoo");
+        FX_SET(patch.v.billing_emails[0], "a@example.com");
+        FX_SET(patch.v.billing_emails[1], "b@example.com");
+        patch.v.n_billing_emails = 2;
+        FX_SET(patch.v.company, "ignored: not present");
+        bg_profile_apply_patch(&b, &patch);
+        assert_string_equal(b.city, "Espoo");
+        assert_int_equal(b.n_billing_emails, 2);
+        assert_string_equal(b.billing_emails[1], "b@example.com");
+        assert_string_equal(b.company, "");
+        assert_int_equal(b.billing_currency, BG_CURRENCY_EUR);
+        assert_int_equal(bg_profile_diff(&a, &b),
+                         BG_PROFILE_F_CITY | BG_PROFILE_F_BILLING_EMAILS);
+
+        /* Garbage after the used entries does not count as a difference. */
+        b = a;
+        FX_SET(b.billing_emails[5], "stale@example.com");
+        assert_int_equal(bg_profile_diff(&a, &b), 0);
+        b.billing_currency = BG_CURRENCY_USD;
+        b.payment_method = BG_PAYMENT_CARD;
+        assert_int_equal(bg_profile_diff(&a, &b),
+                         BG_PROFILE_F_BILLING_CURRENCY | BG_PROFILE_F_PAYMENT_METHOD);
+}
+
+/* E-mail validation, seen through GrantRole's invalid_argument. */
+static void email_validation(void **state) {
+        static const char *const good[] = {
+                "a@b.io", "first.last+tag@sub.example.com", "x_y-z@a-b.example.org",
+        };
+        static const char *const bad[] = {
+                "", "plain", "@example.com", "a@", "a@b", "a@@b.com", "a b@c.com",
+                "a@b..com", ".a@b.com", "a.@b.com", "a..b@c.com", "a@-b.com", "a@b-.com",
+                "a@b.com.", "ä@b.com", "a@b.com\n",
+        };
+        fx_t *fx = fx_new();
+
+        fx_create_account(fx);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                fx_grant(fx, good[i], BG_ROLE_VIEWER);
+        assert_int_equal(acct_member_count(fx->st), 4);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                bg_command_t *c = fx_cmd(fx, BG_CMD_GRANT_ROLE, ACT_OWNER);
+
+                FX_SET(c->payload.grant_role.user, bad[i]);
+                c->payload.grant_role.role = BG_ROLE_VIEWER;
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid user");
+        }
+        /* 255 characters: one over the limit. */
+        {
+                bg_command_t *c = fx_cmd(fx, BG_CMD_GRANT_ROLE, ACT_OWNER);
+                char *u = c->payload.grant_role.user;
+
+                memset(u, 'a', 64);
+                u[64] = '@';
+                for (int i = 65; i < 254; i++)
+                        u[i] = (i % 60 == 0) ? '.' : 'b';
+                memcpy(u + 250, ".com", 5);     /* exactly 254 */
+                c->payload.grant_role.role = BG_ROLE_VIEWER;
+                fx_accept(fx, 1);
+                c = fx_cmd(fx, BG_CMD_GRANT_ROLE, ACT_OWNER);
+                memset(u, 'a', 64);
+                u[64] = '@';
+                for (int i = 65; i < 255; i++)
+                        u[i] = (i % 60 == 0) ? '.' : 'b';
+                memcpy(u + 251, ".com", 4);     /* 255 fills the array: no NUL */
+                c->payload.grant_role.role = BG_ROLE_VIEWER;
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid user");
+        }
+        fx_free(fx);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(command_names_round_trip),
+                cmocka_unit_test(event_names_round_trip),
+                cmocka_unit_test(enum_names),
+                cmocka_unit_test(patch_and_diff),
+                cmocka_unit_test(email_validation),
+        };
+        return cmocka_run_group_tests_name("domain types", tests, NULL, NULL);
+}
