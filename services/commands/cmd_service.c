@@ -1,0 +1,899 @@
+#include "cmd_service.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acct.h"
+#include "bg_admin.h"
+#include "bg_env.h"
+#include "bg_hashchain.h"
+#include "bg_log.h"
+#include "bg_metrics.h"
+#include "bg_uuidmap.h"
+#include "cmd_codec.h"
+#include "kc_conf.h"
+#include "kc_topics.h"
+
+#define KAFKA_TIMEOUT_MS 30000
+#define MAX_PARTITIONS   1024
+
+/* ------------------------------------------------------------------ configuration */
+
+int cmd_conf_load(cmd_conf_t *c, char *errstr, size_t errstr_size) {
+        int64_t n;
+        char *save = NULL, *tok;
+
+        memset(c, 0, sizeof(*c));
+        snprintf(c->cc_instance, sizeof(c->cc_instance), "%s",
+                 bg_env_str("BILLING_INSTANCE_ID", "0"));
+        snprintf(c->cc_group, sizeof(c->cc_group), "%s",
+                 bg_env_str("BILLING_COMMANDS_GROUP", "billing-commands"));
+        snprintf(c->cc_admin_addr, sizeof(c->cc_admin_addr), "%s",
+                 bg_env_str("BILLING_ADMIN_ADDR", "127.0.0.1:9101"));
+        if (!bg_env_int("BILLING_BATCH_MAX", 2000, 1, 100000, &n, errstr, errstr_size))
+                return -1;
+        c->cc_batch_max = (int)n;
+        if (!bg_env_int("BILLING_BATCH_MS", 10, 0, 10000, &n, errstr, errstr_size))
+                return -1;
+        c->cc_batch_ms = (int)n;
+        if (!bg_env_int("BILLING_MAX_MESSAGE_BYTES", 1 << 20, 1024, 64 << 20, &n, errstr,
+                        errstr_size))
+                return -1;
+        c->cc_max_message_bytes = (size_t)n;
+        if (!bg_env_int("BILLING_FAULT_KILL_BEFORE_COMMIT", 0, 0, INT32_MAX, &n, errstr,
+                        errstr_size))
+                return -1;
+        c->cc_fault_kill_before_commit = (int)n;
+        snprintf(c->cc_principals_buf, sizeof(c->cc_principals_buf), "%s",
+                 bg_env_str("BILLING_SERVICE_PRINCIPALS", "service:billing"));
+        for (tok = strtok_r(c->cc_principals_buf, ",", &save); tok != NULL;
+             tok = strtok_r(NULL, ",", &save)) {
+                if (c->cc_n_principals == sizeof(c->cc_principals) / sizeof(c->cc_principals[0])) {
+                        snprintf(errstr, errstr_size, "BILLING_SERVICE_PRINCIPALS lists more than %zu",
+                                 sizeof(c->cc_principals) / sizeof(c->cc_principals[0]));
+                        return -1;
+                }
+                if (strncmp(tok, "service:", 8) != 0) {
+                        snprintf(errstr, errstr_size,
+                                 "BILLING_SERVICE_PRINCIPALS: \"%s\" is not of the form service:<name>",
+                                 tok);
+                        return -1;
+                }
+                c->cc_principals[c->cc_n_principals++] = tok;
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ state */
+
+/* The accounts of one assigned partition, rebuilt from billing.events on assignment. */
+typedef struct cmd_partition_s {
+        int cp_partition;
+        bg_uuidmap_t *cp_accounts;      /* account id -> acct_state_t * */
+} cmd_partition_t;
+
+typedef struct cmd_svc_s {
+        const cmd_conf_t *cs_conf;
+        kc_topics_t cs_topics;
+        int cs_nparts;                  /* partitions of commands == of events */
+        cmd_codec_t *cs_codec;
+
+        rd_kafka_t *cs_consumer;        /* group member on billing.commands */
+        rd_kafka_t *cs_producer;        /* transactional */
+        rd_kafka_t *cs_reader;          /* reads billing.events to rebuild state */
+        rd_kafka_consumer_group_metadata_t *cs_cgmd;
+
+        cmd_partition_t *cs_parts[MAX_PARTITIONS];
+        bool cs_rebalanced;             /* set by the rebalance callback */
+        bool cs_fatal;
+        int cs_txn_count;               /* transactions begun, for fault injection */
+
+        rd_kafka_message_t **cs_batch;
+        size_t cs_nbatch;
+        bg_command_t *cs_cmd;           /* reused: a command is ~64 KiB */
+        acct_decision_t cs_decision;
+        acct_state_t *cs_empty;         /* the state of accounts not created yet */
+
+        bg_metrics_t *cs_metrics;
+        bg_admin_t *cs_admin;
+        bg_counter_t *m_outcome[BG_OUTCOME__COUNT];
+        bg_counter_t *m_dead_lettered;
+        bg_counter_t *m_events;
+        bg_counter_t *m_txn_aborted;
+        bg_histogram_t *m_txn_seconds;
+        bg_histogram_t *m_batch_size;
+        bg_gauge_t *m_lag;
+        bg_gauge_t *m_partitions;
+        _Atomic int64_t cs_heartbeat_ms; /* last pass of the loop, for /healthz */
+} cmd_svc_t;
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void partition_destroy(cmd_partition_t *cp) {
+        size_t pos = 0;
+        void *st;
+
+        if (cp == NULL)
+                return;
+        while (bg_uuidmap_next(cp->cp_accounts, &pos, NULL, &st))
+                acct_state_destroy(st);
+        bg_uuidmap_destroy(cp->cp_accounts);
+        free(cp);
+}
+
+static void drop_all_partitions(cmd_svc_t *s) {
+        for (int p = 0; p < MAX_PARTITIONS; p++) {
+                partition_destroy(s->cs_parts[p]);
+                s->cs_parts[p] = NULL;
+        }
+        bg_gauge_set(s->m_partitions, 0);
+}
+
+/* The state of @account in @cp, created empty when @create and absent. NULL when absent
+ * (and !create) or out of memory. */
+static acct_state_t *account_state(cmd_partition_t *cp, const bg_uuid_t *account, bool create) {
+        acct_state_t *st = bg_uuidmap_get(cp->cp_accounts, account);
+
+        if (st != NULL || !create)
+                return st;
+        st = acct_state_new();
+        if (st != NULL && !bg_uuidmap_put(cp->cp_accounts, account, st)) {
+                acct_state_destroy(st);
+                st = NULL;
+        }
+        return st;
+}
+
+/* Reads billing.events partition @cp->cp_partition from the beginning to its end
+ * (read_committed: the last stable offset) and folds every event into the account states.
+ * A log that does not decode or does not fold is fatal: deciding on a wrong state would
+ * corrupt the log further. */
+static int rebuild_partition(cmd_svc_t *s, cmd_partition_t *cp) {
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+        bg_event_t *ev = malloc(sizeof(*ev));
+        char errstr[512];
+        int64_t n = 0, last_progress = now_ms();
+        int ret = -1;
+
+        rd_kafka_topic_partition_list_add(parts, s->cs_topics.kt_events, cp->cp_partition)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+        if (ev == NULL || rd_kafka_assign(s->cs_reader, parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                bg_log_error("cannot read \"%s\" [%d] to rebuild state", s->cs_topics.kt_events,
+                             cp->cp_partition);
+                goto out;
+        }
+        for (;;) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(s->cs_reader, 200);
+                acct_state_t *st;
+
+                if (m == NULL) {
+                        if (now_ms() - last_progress > 120000) {
+                                bg_log_error("rebuilding \"%s\" [%d]: no end of partition after 120 s",
+                                             s->cs_topics.kt_events, cp->cp_partition);
+                                goto out;
+                        }
+                        continue;
+                }
+                last_progress = now_ms();
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        rd_kafka_message_destroy(m);
+                        break;
+                }
+                if (m->err) {
+                        bg_log_warn("reading \"%s\" [%d]: %s", s->cs_topics.kt_events,
+                                    cp->cp_partition, rd_kafka_message_errstr(m));
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                if (cmd_codec_decode_event(s->cs_codec, m->payload, m->len, ev, errstr,
+                                           sizeof(errstr)) != 0) {
+                        bg_log_error("cannot decode event at \"%s\" [%d] offset %" PRId64 ": %s",
+                                     s->cs_topics.kt_events, cp->cp_partition, m->offset, errstr);
+                        rd_kafka_message_destroy(m);
+                        goto out;
+                }
+                st = account_state(cp, &ev->account_id, true);
+                if (st == NULL || acct_evolve(st, ev, errstr, sizeof(errstr)) != ACCT_OK) {
+                        bg_log_error("event at \"%s\" [%d] offset %" PRId64 " does not fold: %s",
+                                     s->cs_topics.kt_events, cp->cp_partition, m->offset,
+                                     st ? errstr : "out of memory");
+                        rd_kafka_message_destroy(m);
+                        goto out;
+                }
+                n++;
+                rd_kafka_message_destroy(m);
+        }
+        bg_log_info("rebuilt \"%s\" [%d]: %" PRId64 " events, %zu accounts", s->cs_topics.kt_events,
+                    cp->cp_partition, n, bg_uuidmap_count(cp->cp_accounts));
+        ret = 0;
+out:
+        rd_kafka_assign(s->cs_reader, NULL);
+        rd_kafka_topic_partition_list_destroy(parts);
+        free(ev);
+        return ret;
+}
+
+static int assign_partitions(cmd_svc_t *s, const rd_kafka_topic_partition_list_t *parts) {
+        for (int i = 0; i < parts->cnt; i++) {
+                int p = parts->elems[i].partition;
+                cmd_partition_t *cp;
+
+                if (p < 0 || p >= MAX_PARTITIONS)
+                        return -1;
+                cp = calloc(1, sizeof(*cp));
+                if (cp == NULL || (cp->cp_accounts = bg_uuidmap_new()) == NULL) {
+                        free(cp);
+                        return -1;
+                }
+                cp->cp_partition = p;
+                s->cs_parts[p] = cp;
+                if (rebuild_partition(s, cp) != 0)
+                        return -1;
+        }
+        bg_gauge_set(s->m_partitions, parts->cnt);
+        return 0;
+}
+
+/* Eager rebalancing: every revoke takes all partitions, every assign starts from the
+ * committed offsets. No transaction is open here (the loop commits or aborts before it
+ * polls again), so a revoke only has to forget the state and the gathered batch. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+        cmd_svc_t *s = opaque;
+
+        s->cs_rebalanced = true;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                bg_log_info("assigned %d partitions of \"%s\"", parts->cnt, s->cs_topics.kt_commands);
+                drop_all_partitions(s);
+                if (assign_partitions(s, parts) != 0) {
+                        bg_log_error("cannot rebuild account state from \"%s\": stopping",
+                                     s->cs_topics.kt_events);
+                        s->cs_fatal = true;
+                        drop_all_partitions(s);
+                        rd_kafka_assign(rk, NULL);
+                        return;
+                }
+                rd_kafka_assign(rk, parts);
+        } else {
+                bg_log_info("revoked %d partitions of \"%s\"", parts->cnt, s->cs_topics.kt_commands);
+                drop_all_partitions(s);
+                rd_kafka_assign(rk, NULL);
+        }
+}
+
+/* ------------------------------------------------------------------ producing */
+
+typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
+
+static void ce_time(int64_t ms, char buf[32]) {
+        time_t secs = (time_t)(ms / 1000);
+        struct tm tm;
+        char date[24];
+
+        gmtime_r(&secs, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, 32, "%s.%03dZ", date, (int)(ms % 1000));
+}
+
+/* Produces one record, waiting for room in the queue. Errors here abort the transaction. */
+static out_status_t produce(cmd_svc_t *s, const char *topic, int32_t partition, const void *key,
+                            size_t key_len, const void *value, size_t value_len,
+                            rd_kafka_headers_t *hdrs) {
+        for (;;) {
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        s->cs_producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                        RD_KAFKA_V_END);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        return OUT_OK;          /* the producer owns @hdrs now */
+                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        rd_kafka_poll(s->cs_producer, 10);
+                        continue;
+                }
+                rd_kafka_headers_destroy(hdrs);
+                bg_log_error("cannot produce to \"%s\": %s", topic, rd_kafka_err2str(err));
+                return err == RD_KAFKA_RESP_ERR__FATAL ? OUT_FATAL : OUT_ABORT;
+        }
+}
+
+static rd_kafka_headers_t *ce_headers(const char *id, const char *type, const char *source,
+                                      int64_t time_ms) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+        char t[32];
+
+        ce_time(time_ms, t);
+        rd_kafka_header_add(h, "ce_id", -1, id, -1);
+        rd_kafka_header_add(h, "ce_type", -1, type, -1);
+        rd_kafka_header_add(h, "ce_source", -1, source, -1);
+        rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+        rd_kafka_header_add(h, "ce_time", -1, t, -1);
+        return h;
+}
+
+static out_status_t dead_letter(cmd_svc_t *s, const rd_kafka_message_t *m, const char *reason) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+        char num[32];
+
+        bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s",
+                    rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason);
+        rd_kafka_header_add(h, "dlq_reason", -1, reason, -1);
+        rd_kafka_header_add(h, "dlq_source_topic", -1, rd_kafka_topic_name(m->rkt), -1);
+        snprintf(num, sizeof(num), "%d", (int)m->partition);
+        rd_kafka_header_add(h, "dlq_source_partition", -1, num, -1);
+        snprintf(num, sizeof(num), "%" PRId64, m->offset);
+        rd_kafka_header_add(h, "dlq_source_offset", -1, num, -1);
+        rd_kafka_header_add(h, "dlq_service", -1, "billing-commands", -1);
+        bg_counter_add(s->m_dead_lettered, 1);
+        return produce(s, s->cs_topics.kt_commands_dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len,
+                       m->payload, m->len, h);
+}
+
+static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
+        char key[BG_UUID_STR_LEN + 1], errstr[256];
+        const void *buf;
+        size_t len;
+
+        bg_uuid_format(&res->command_id, key);
+        if (cmd_codec_encode_result(s->cs_codec, res, &buf, &len, errstr, sizeof(errstr)) != 0) {
+                bg_log_error("cannot encode result of command %s: %s", key, errstr);
+                return OUT_FATAL;
+        }
+        bg_counter_add(s->m_outcome[res->outcome], 1);
+        return produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
+                       buf, len, ce_headers(key, "billing.CommandResult", "/billing/commands",
+                                            now_ms()));
+}
+
+static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_uuid_t *account_id,
+                           bg_reject_code_t code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_uuid_t *account_id,
+                           bg_reject_code_t code, const char *fmt, ...) {
+        bg_command_result_t res;
+        va_list ap;
+
+        memset(&res, 0, sizeof(res));
+        res.command_id = *command_id;
+        res.account_id = *account_id;
+        res.outcome = BG_OUTCOME_REJECTED;
+        res.rejection.code = code;
+        va_start(ap, fmt);
+        vsnprintf(res.rejection.message, sizeof(res.rejection.message), fmt, ap);
+        va_end(ap);
+        return emit_result(s, &res);
+}
+
+static void new_event_id(void *opaque, bg_uuid_t *out) {
+        (void)opaque;
+        bg_uuid_generate(out);
+}
+
+/* Chains, encodes and produces the decided events, folding each into @st. */
+static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partition) {
+        char key[BG_UUID_STR_LEN + 1], id[BG_UUID_STR_LEN + 1], type[64], errstr[512];
+
+        for (size_t i = 0; i < s->cs_decision.n_events; i++) {
+                bg_event_t *ev = &s->cs_decision.events[i];
+                const void *buf;
+                size_t len;
+                out_status_t os;
+
+                memcpy(ev->prev_hash, acct_last_hash(st), BG_HASH_SIZE);
+                memset(ev->hash, 0, BG_HASH_SIZE);
+                if (cmd_codec_encode_event(s->cs_codec, ev, true, &buf, &len, errstr,
+                                           sizeof(errstr)) != 0)
+                        goto err_encode;
+                bg_hash_event(ev->prev_hash, buf, len, ev->hash);
+                if (cmd_codec_encode_event(s->cs_codec, ev, false, &buf, &len, errstr,
+                                           sizeof(errstr)) != 0)
+                        goto err_encode;
+                bg_uuid_format(&ev->account_id, key);
+                bg_uuid_format(&ev->event_id, id);
+                snprintf(type, sizeof(type), "billing.%s", bg_event_type_name(ev->type));
+                os = produce(s, s->cs_topics.kt_events, partition, key, BG_UUID_STR_LEN, buf, len,
+                             ce_headers(id, type, "/billing/commands", ev->occurred_at));
+                if (os != OUT_OK)
+                        return os;
+                if (acct_evolve(st, ev, errstr, sizeof(errstr)) != ACCT_OK) {
+                        /* decide produced an event evolve refuses: a bug, never a guess. */
+                        bg_log_error("decided event seq %" PRId64 " of account %s does not fold: %s",
+                                     ev->seq, key, errstr);
+                        return OUT_FATAL;
+                }
+                bg_counter_add(s->m_events, 1);
+        }
+        return OUT_OK;
+
+err_encode:
+        bg_log_error("cannot encode event: %s", errstr);
+        return OUT_FATAL;
+}
+
+/* Java's default partitioner (murmur2 of the key) is the contract for billing.commands:
+ * an account's commands and events must land in one partition number. */
+static int32_t expected_partition(const bg_uuid_t *account, int nparts) {
+        char key[BG_UUID_STR_LEN + 1];
+
+        bg_uuid_format(account, key);
+        return rd_kafka_msg_partitioner_murmur2(NULL, key, BG_UUID_STR_LEN, nparts, NULL, NULL);
+}
+
+static out_status_t handle_command(cmd_svc_t *s, const rd_kafka_message_t *m) {
+        cmd_partition_t *cp = s->cs_parts[m->partition];
+        bg_command_t *cmd = s->cs_cmd;
+        acct_state_t *st;
+        acct_ctx_t ctx;
+        bg_uuid_t command_id, account_id;
+        char errstr[512], acct[BG_UUID_STR_LEN + 1];
+        int32_t want;
+
+        if (m->len > s->cs_conf->cc_max_message_bytes) {
+                snprintf(errstr, sizeof(errstr), "message of %zu bytes exceeds the %zu-byte cap",
+                         m->len, s->cs_conf->cc_max_message_bytes);
+                return dead_letter(s, m, errstr);
+        }
+        if (cmd_codec_decode_command(s->cs_codec, m->payload, m->len, cmd, errstr,
+                                     sizeof(errstr)) != 0) {
+                /* Answer the issuer when the ids can be read, so that it does not wait. */
+                if (cmd_codec_peek_command_ids(s->cs_codec, m->payload, m->len, &command_id,
+                                               &account_id) == 0)
+                        return reject(s, &command_id, &account_id, BG_REJECT_INVALID_ARGUMENT,
+                                      "cannot decode command: %s", errstr);
+                return dead_letter(s, m, errstr);
+        }
+        want = expected_partition(&cmd->account_id, s->cs_nparts);
+        if (want != m->partition) {
+                bg_uuid_format(&cmd->account_id, acct);
+                return reject(s, &cmd->command_id, &cmd->account_id, BG_REJECT_INVALID_ARGUMENT,
+                              "command for account %s arrived on partition %d, not %d: publish "
+                              "keyed by account_id with the murmur2 partitioner",
+                              acct, (int)m->partition, (int)want);
+        }
+
+        st = account_state(cp, &cmd->account_id, false);
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.now_ms = now_ms();
+        ctx.new_event_id = new_event_id;
+        ctx.service_principals = s->cs_conf->cc_principals;
+        ctx.n_service_principals = s->cs_conf->cc_n_principals;
+        if (acct_decide(st ? st : s->cs_empty, cmd, &ctx, &s->cs_decision) != ACCT_OK) {
+                bg_log_error("cannot decide command: out of memory");
+                return OUT_ABORT;
+        }
+        if (s->cs_decision.n_events > 0) {
+                /* Only accounts that get events take memory: garbage ids cost nothing. */
+                st = account_state(cp, &cmd->account_id, true);
+                if (st == NULL)
+                        return OUT_ABORT;
+                out_status_t os = append_events(s, st, m->partition);
+                if (os != OUT_OK)
+                        return os;
+        }
+        return emit_result(s, &s->cs_decision.result);
+}
+
+/* ------------------------------------------------------------------ transactions */
+
+/* Returns OUT_OK, OUT_ABORT (abort and rewind) or OUT_FATAL, after logging @what. */
+static out_status_t classify(rd_kafka_error_t *error, const char *what) {
+        out_status_t os;
+
+        if (error == NULL)
+                return OUT_OK;
+        if (rd_kafka_error_is_fatal(error))
+                os = OUT_FATAL;
+        else
+                os = OUT_ABORT;         /* txn_requires_abort, or retriable: redo the batch */
+        bg_log_error("%s failed (%s): %s", what,
+                     os == OUT_FATAL ? "fatal" :
+                     rd_kafka_error_txn_requires_abort(error) ? "abortable" : "retriable",
+                     rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return os;
+}
+
+/* Seeks every assigned partition back to its committed offset and rebuilds the state: the
+ * aborted batch's events never happened. */
+static int rewind_to_committed(cmd_svc_t *s) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        rd_kafka_resp_err_t err;
+
+        err = rd_kafka_assignment(s->cs_consumer, &parts);
+        if (err)
+                goto err_out;
+        err = rd_kafka_committed(s->cs_consumer, parts, KAFKA_TIMEOUT_MS);
+        if (err)
+                goto err_out;
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                if (tp->offset < 0)
+                        tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+        }
+        drop_all_partitions(s);
+        if (assign_partitions(s, parts) != 0) {
+                rd_kafka_topic_partition_list_destroy(parts);
+                return -1;
+        }
+        {
+                rd_kafka_error_t *e = rd_kafka_seek_partitions(s->cs_consumer, parts, KAFKA_TIMEOUT_MS);
+                if (e != NULL) {
+                        bg_log_error("cannot seek back to committed offsets: %s",
+                                     rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                        rd_kafka_topic_partition_list_destroy(parts);
+                        return -1;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+        return 0;
+
+err_out:
+        bg_log_error("cannot rewind to committed offsets: %s", rd_kafka_err2str(err));
+        if (parts)
+                rd_kafka_topic_partition_list_destroy(parts);
+        return -1;
+}
+
+static void discard_batch(cmd_svc_t *s) {
+        for (size_t i = 0; i < s->cs_nbatch; i++)
+                rd_kafka_message_destroy(s->cs_batch[i]);
+        s->cs_nbatch = 0;
+}
+
+/* One transaction: every command of the batch, its events and result, and the offsets. */
+static out_status_t process_batch(cmd_svc_t *s) {
+        rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+        out_status_t os;
+        double t0 = mono_s();
+
+        os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
+        for (size_t i = 0; os == OUT_OK && i < s->cs_nbatch; i++) {
+                const rd_kafka_message_t *m = s->cs_batch[i];
+                rd_kafka_topic_partition_t *tp;
+
+                if (s->cs_parts[m->partition] == NULL) {
+                        bg_log_error("message from unassigned partition %d", (int)m->partition);
+                        os = OUT_ABORT;
+                        break;
+                }
+                os = handle_command(s, m);
+                tp = rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(m->rkt),
+                                                        m->partition);
+                if (tp == NULL)
+                        tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt),
+                                                               m->partition);
+                tp->offset = m->offset + 1;
+        }
+        if (os == OUT_OK)
+                os = classify(rd_kafka_send_offsets_to_transaction(s->cs_producer, offsets,
+                                                                   s->cs_cgmd, -1),
+                              "send_offsets_to_transaction");
+        if (os == OUT_OK && s->cs_conf->cc_fault_kill_before_commit > 0 &&
+            ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
+                /* Fault injection for the crash tests: everything of this transaction is
+                 * on the broker, nothing is committed. */
+                rd_kafka_flush(s->cs_producer, KAFKA_TIMEOUT_MS);
+                bg_log_warn("fault injection: killing myself before commit of transaction %d",
+                            s->cs_txn_count);
+                raise(SIGKILL);
+        }
+        if (os == OUT_OK)
+                os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
+        rd_kafka_topic_partition_list_destroy(offsets);
+
+        if (os == OUT_ABORT) {
+                bg_counter_add(s->m_txn_aborted, 1);
+                os = classify(rd_kafka_abort_transaction(s->cs_producer, -1), "abort_transaction");
+                if (os == OUT_OK && rewind_to_committed(s) != 0)
+                        os = OUT_FATAL;
+                if (os == OUT_OK)
+                        bg_log_warn("aborted a transaction of %zu commands; resuming from the "
+                                    "committed offsets", s->cs_nbatch);
+        } else if (os == OUT_OK) {
+                bg_histogram_observe(s->m_txn_seconds, mono_s() - t0);
+                bg_histogram_observe(s->m_batch_size, (double)s->cs_nbatch);
+        }
+        discard_batch(s);
+        return os;
+}
+
+static void update_lag(cmd_svc_t *s) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        int64_t lag = 0;
+
+        if (rd_kafka_assignment(s->cs_consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return;
+        rd_kafka_position(s->cs_consumer, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+                int64_t lo, hi;
+                if (parts->elems[i].offset >= 0 &&
+                    rd_kafka_get_watermark_offsets(s->cs_consumer, parts->elems[i].topic,
+                                                   parts->elems[i].partition, &lo, &hi) == 0 &&
+                    hi > parts->elems[i].offset)
+                        lag += hi - parts->elems[i].offset;
+        }
+        bg_gauge_set(s->m_lag, lag);
+        rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Gathers up to batch_max messages, waiting at most batch_ms after the first. */
+static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
+        double deadline = 0;
+
+        while (!*stop && !s->cs_fatal && s->cs_nbatch < (size_t)s->cs_conf->cc_batch_max) {
+                int timeout = 100;
+                rd_kafka_message_t *m;
+
+                if (s->cs_nbatch > 0) {
+                        double left = deadline - mono_s();
+                        if (left <= 0)
+                                break;
+                        timeout = (int)(left * 1000) + 1;
+                }
+                m = rd_kafka_consumer_poll(s->cs_consumer, timeout);
+                atomic_store(&s->cs_heartbeat_ms, now_ms());
+                if (s->cs_rebalanced) {
+                        /* Positions restart from the committed offsets: what was gathered
+                         * before the rebalance will be read again (by us or another). */
+                        s->cs_rebalanced = false;
+                        discard_batch(s);
+                }
+                if (m == NULL) {
+                        if (s->cs_nbatch == 0)
+                                return;         /* idle: let the loop look around */
+                        continue;
+                }
+                if (m->err) {
+                        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                bg_log_warn("consumer: %s", rd_kafka_message_errstr(m));
+                        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                                s->cs_fatal = true;
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                if (s->cs_nbatch == 0)
+                        deadline = mono_s() + s->cs_conf->cc_batch_ms / 1000.0;
+                s->cs_batch[s->cs_nbatch++] = m;
+        }
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static bool health(void *opaque, char *why, size_t why_size) {
+        cmd_svc_t *s = opaque;
+        int64_t age = now_ms() - atomic_load(&s->cs_heartbeat_ms);
+
+        if (s->cs_fatal) {
+                snprintf(why, why_size, "fatal error, stopping");
+                return false;
+        }
+        if (age > 30000) {
+                snprintf(why, why_size, "command loop stalled for %" PRId64 " ms", age);
+                return false;
+        }
+        return true;
+}
+
+static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
+        static const char *const outcome_labels[BG_OUTCOME__COUNT] = {
+                [BG_OUTCOME_ACCEPTED] = "outcome=\"accepted\"",
+                [BG_OUTCOME_REJECTED] = "outcome=\"rejected\"",
+                [BG_OUTCOME_DUPLICATE] = "outcome=\"duplicate\"",
+        };
+        static const double batch_bounds[] = {1, 10, 50, 100, 500, 1000, 2000, 5000};
+
+        s->cs_metrics = bg_metrics_new();
+        if (s->cs_metrics == NULL)
+                return -1;
+        for (int o = 0; o < BG_OUTCOME__COUNT; o++)
+                s->m_outcome[o] = bg_metrics_counter(s->cs_metrics, "billing_commands_total",
+                                                     "Commands handled, by outcome",
+                                                     outcome_labels[o]);
+        s->m_dead_lettered = bg_metrics_counter(s->cs_metrics, "billing_commands_total",
+                                                "Commands handled, by outcome",
+                                                "outcome=\"dead_lettered\"");
+        s->m_events = bg_metrics_counter(s->cs_metrics, "billing_events_appended_total",
+                                         "Events appended to the log", NULL);
+        s->m_txn_aborted = bg_metrics_counter(s->cs_metrics, "billing_transactions_aborted_total",
+                                              "Transactions aborted and replayed", NULL);
+        s->m_txn_seconds = bg_metrics_histogram(s->cs_metrics, "billing_transaction_seconds",
+                                                "Time from begin to commit of a transaction", NULL,
+                                                NULL, 0);
+        s->m_batch_size = bg_metrics_histogram(s->cs_metrics, "billing_transaction_commands",
+                                               "Commands per committed transaction", NULL,
+                                               batch_bounds, 8);
+        s->m_lag = bg_metrics_gauge(s->cs_metrics, "billing_consumer_lag",
+                                    "Commands not yet consumed on the assigned partitions", NULL);
+        s->m_partitions = bg_metrics_gauge(s->cs_metrics, "billing_assigned_partitions",
+                                           "Partitions of the commands topic assigned here", NULL);
+        atomic_store(&s->cs_heartbeat_ms, now_ms());
+        s->cs_admin = bg_admin_start(s->cs_conf->cc_admin_addr, s->cs_metrics, health, s, errstr,
+                                     errstr_size);
+        return s->cs_admin ? 0 : -1;
+}
+
+static rd_kafka_t *client_new(rd_kafka_type_t type, const char *const *props, cmd_svc_t *s,
+                              char *errstr, size_t errstr_size) {
+        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
+        rd_kafka_t *rk;
+
+        if (conf == NULL)
+                return NULL;
+        for (const char *const *p = props; p[0] != NULL; p += 2)
+                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0) {
+                        rd_kafka_conf_destroy(conf);
+                        return NULL;
+                }
+        if (s != NULL) {
+                rd_kafka_conf_set_opaque(conf, s);
+                rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        }
+        rk = rd_kafka_new(type, conf, errstr, errstr_size);   /* takes ownership of conf */
+        if (rk == NULL)
+                rd_kafka_conf_destroy(conf);
+        return rk;
+}
+
+static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
+        const cmd_conf_t *c = s->cs_conf;
+        char txn_id[160];
+        const char *reader_props[] = {"group.id", "billing-commands-state-reader",
+                                      "isolation.level", "read_committed",
+                                      "enable.partition.eof", "true", "enable.auto.commit", "false",
+                                      "fetch.max.bytes", "52428800", NULL};
+        const char *producer_props[] = {"transactional.id", txn_id, "linger.ms", "5",
+                                        "transaction.timeout.ms", "60000",
+                                        "compression.type", "lz4",
+                                        "queue.buffering.max.messages", "1000000", NULL};
+        const char *consumer_props[] = {"group.id", c->cc_group, "isolation.level", "read_committed",
+                                        "enable.auto.commit", "false",
+                                        "enable.auto.offset.store", "false",
+                                        "auto.offset.reset", "earliest",
+                                        "partition.assignment.strategy", "range",
+                                        "session.timeout.ms", "10000",
+                                        "max.poll.interval.ms", "300000", NULL};
+        rd_kafka_error_t *error;
+        rd_kafka_resp_err_t err;
+        rd_kafka_topic_partition_list_t *sub;
+        int ne;
+
+        snprintf(txn_id, sizeof(txn_id), "billing-commands-%s", c->cc_instance);
+        if ((s->cs_reader = client_new(RD_KAFKA_CONSUMER, reader_props, NULL, errstr,
+                                       errstr_size)) == NULL)
+                return -1;
+        s->cs_nparts = kc_topic_partition_count(s->cs_reader, s->cs_topics.kt_commands,
+                                                KAFKA_TIMEOUT_MS, errstr, errstr_size);
+        ne = kc_topic_partition_count(s->cs_reader, s->cs_topics.kt_events, KAFKA_TIMEOUT_MS,
+                                      errstr, errstr_size);
+        if (s->cs_nparts < 0 || ne < 0)
+                return -1;
+        if (s->cs_nparts != ne || s->cs_nparts > MAX_PARTITIONS) {
+                snprintf(errstr, errstr_size, "\"%s\" has %d partitions and \"%s\" %d: they must "
+                         "be equal (and at most %d)", s->cs_topics.kt_commands, s->cs_nparts,
+                         s->cs_topics.kt_events, ne, MAX_PARTITIONS);
+                return -1;
+        }
+        if ((s->cs_producer = client_new(RD_KAFKA_PRODUCER, producer_props, NULL, errstr,
+                                         errstr_size)) == NULL)
+                return -1;
+        /* Fences any earlier incarnation of this instance and aborts what it left open. */
+        error = rd_kafka_init_transactions(s->cs_producer, KAFKA_TIMEOUT_MS);
+        if (error != NULL) {
+                snprintf(errstr, errstr_size, "init_transactions of \"%s\": %s", txn_id,
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return -1;
+        }
+        if ((s->cs_consumer = client_new(RD_KAFKA_CONSUMER, consumer_props, s, errstr,
+                                         errstr_size)) == NULL)
+                return -1;
+        rd_kafka_poll_set_consumer(s->cs_consumer);
+        s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
+        sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, s->cs_topics.kt_commands, RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(s->cs_consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                snprintf(errstr, errstr_size, "cannot subscribe to \"%s\": %s",
+                         s->cs_topics.kt_commands, rd_kafka_err2str(err));
+                return -1;
+        }
+        bg_log_info("instance \"%s\" (transactional.id %s) consuming \"%s\" as group \"%s\", "
+                    "%d partitions", c->cc_instance, txn_id, s->cs_topics.kt_commands,
+                    c->cc_group, s->cs_nparts);
+        return 0;
+}
+
+static void service_teardown(cmd_svc_t *s) {
+        if (s->cs_consumer) {
+                rd_kafka_consumer_close(s->cs_consumer);
+                rd_kafka_destroy(s->cs_consumer);
+        }
+        if (s->cs_cgmd)
+                rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
+        if (s->cs_producer)
+                rd_kafka_destroy(s->cs_producer);
+        if (s->cs_reader) {
+                rd_kafka_consumer_close(s->cs_reader);
+                rd_kafka_destroy(s->cs_reader);
+        }
+        discard_batch(s);
+        drop_all_partitions(s);
+        bg_admin_stop(s->cs_admin);
+        bg_metrics_destroy(s->cs_metrics);
+        cmd_codec_destroy(s->cs_codec);
+        acct_decision_clear(&s->cs_decision);
+        acct_state_destroy(s->cs_empty);
+        free(s->cs_cmd);
+        free(s->cs_batch);
+}
+
+int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
+        cmd_svc_t *s = calloc(1, sizeof(*s));
+        char errstr[512];
+        int64_t last_lag = 0;
+        int rc = 1;
+
+        if (s == NULL)
+                return 1;
+        s->cs_conf = conf;
+        acct_decision_init(&s->cs_decision);
+        s->cs_cmd = malloc(sizeof(*s->cs_cmd));
+        s->cs_batch = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_batch));
+        s->cs_empty = acct_state_new();
+        if (!s->cs_cmd || !s->cs_batch || !s->cs_empty) {
+                bg_log_error("cannot start: out of memory");
+                goto out;
+        }
+        if (kc_topics_load(&s->cs_topics, errstr, sizeof(errstr)) != 0 ||
+            metrics_setup(s, errstr, sizeof(errstr)) != 0 ||
+            (s->cs_codec = cmd_codec_new(errstr, sizeof(errstr))) == NULL ||
+            kafka_setup(s, errstr, sizeof(errstr)) != 0) {
+                bg_log_error("cannot start: %s", errstr);
+                goto out;
+        }
+        bg_log_info("admin port on %s (/healthz, /metrics)", conf->cc_admin_addr);
+
+        while (!*stop && !s->cs_fatal) {
+                gather_batch(s, stop);
+                if (s->cs_nbatch > 0 && !*stop && !s->cs_fatal) {
+                        if (process_batch(s) == OUT_FATAL) {
+                                s->cs_fatal = true;
+                                break;
+                        }
+                } else {
+                        /* Stopping mid-gather: nothing is open; the gathered commands are
+                         * read again after restart from the committed offsets. */
+                        discard_batch(s);
+                }
+                if (now_ms() - last_lag > 1000) {
+                        update_lag(s);
+                        last_lag = now_ms();
+                }
+        }
+        rc = s->cs_fatal ? 1 : 0;
+        bg_log_info("stopping (%s)", rc ? "fatal error" : "signal");
+out:
+        service_teardown(s);
+        free(s);
+        return rc;
+}
