@@ -28,7 +28,7 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t item_size, bool *fail
 
         if (n < *cap)
                 return arr;
-        ncap = *cap ? *cap * 2 : 8;
+        ncap = *cap ? *cap * 2 : 2;   /* most accounts have few of each; a group is ~12 KiB */
         if (ncap > SIZE_MAX / item_size) {
                 *failed = true;
                 return arr;
@@ -72,7 +72,7 @@ static acct_err_t cmd_reserve(acct_state_t *st) {
 
         if ((st->n_cmds + 1) * 2 <= st->cap_cmds)
                 return ACCT_OK;
-        ncap = st->cap_cmds ? st->cap_cmds * 2 : 64;
+        ncap = st->cap_cmds ? st->cap_cmds * 2 : 16;
         slots = calloc(ncap, sizeof(*slots));
         if (slots == NULL)
                 return ACCT_ERR_NOMEM;

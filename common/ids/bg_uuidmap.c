@@ -15,12 +15,18 @@ struct bg_uuidmap_s {
         size_t um_count;
 };
 
+/* Mixes all 16 bytes: ids need not be random v4 UUIDs (tests and benchmarks number
+ * them in a few bytes), and a hash of only some bytes would put them in one chain. */
 static size_t slot_of(const bg_uuid_t *key, size_t cap) {
-        uint64_t h;
+        uint64_t a, b, h;
 
-        memcpy(&h, key->b, sizeof(h));
-        h ^= h >> 33;                   /* ids need not be random (tests use small ones) */
+        memcpy(&a, key->b, sizeof(a));
+        memcpy(&b, key->b + 8, sizeof(b));
+        h = a ^ (b * UINT64_C(0x9e3779b97f4a7c15));
+        h ^= h >> 33;
         h *= UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h *= UINT64_C(0xc4ceb9fe1a85ec53);
         h ^= h >> 33;
         return (size_t)h & (cap - 1);
 }

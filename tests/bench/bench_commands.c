@@ -1,0 +1,283 @@
+/*
+ * bench_commands: the commands service's throughput and latency with exactly-once on,
+ * beside the raw produce rate of the same broker measured in the same run.
+ *
+ *   bench_commands [commands] [latency-seconds]     (defaults 200000, 10)
+ *
+ * 1. raw: produce the same number of records of the same size as the encoded commands,
+ *    idempotent producer, acks=all, to a topic of the same partition count; records/s.
+ * 2. throughput: the commands are published first (a backlog of CreateAccount and
+ *    CreateBillingGroup for many accounts), then one billing-commands instance is started
+ *    and the time from its first result to its last is measured: commands/s.
+ * 3. latency: commands are published at half the measured throughput for a few seconds;
+ *    publish -> result latency p50/p99.
+ * Needs the local stack's environment (. $BILLING_STACK_DIR/env.sh); prints a table and a
+ * JSON line ("BENCH {...}") for the benchmark report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bg_cmd_harness.h"
+#include "bg_proc.h"
+#include "bg_test_support.h"
+#include "kc_admin.h"
+#include "kc_conf.h"
+
+#define GROUPS_PER_ACCOUNT 3
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
+        char errstr[512];
+        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, sizeof(errstr));
+        rd_kafka_t *rk;
+
+        if (conf == NULL) {
+                fprintf(stderr, "%s\n", errstr);
+                exit(1);
+        }
+        for (const char *const *p = props; p && p[0]; p += 2)
+                if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0) {
+                        fprintf(stderr, "%s\n", errstr);
+                        exit(1);
+                }
+        rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+        if (rk == NULL) {
+                fprintf(stderr, "%s\n", errstr);
+                exit(1);
+        }
+        return rk;
+}
+
+/* Command i of the backlog: account i / (1 + GROUPS), first CreateAccount then groups.
+ * The command id carries i in its last 4 bytes so results map back without a table. */
+static void make_command(bg_command_t *cmd, const bg_uuid_t *base, uint32_t i, uint32_t salt) {
+        uint32_t per = 1 + GROUPS_PER_ACCOUNT, acct = i / per, k = i % per;
+        bg_uuid_t account = *base;
+
+        account.b[8] = (uint8_t)(salt);
+        memcpy(&account.b[12], &acct, 4);
+        cmdh_command_init(cmd, k == 0 ? BG_CMD_CREATE_ACCOUNT : BG_CMD_CREATE_BILLING_GROUP,
+                          &account, "user:owner@example.com");
+        memcpy(&cmd->command_id.b[12], &i, 4);
+        cmd->command_id.b[11] = (uint8_t)salt;
+        if (k == 0) {
+                snprintf(cmd->payload.create_account.name, BG_NAME_SIZE, "Bench %u", acct);
+                snprintf(cmd->payload.create_account.owner, BG_EMAIL_SIZE, "owner@example.com");
+        } else {
+                bg_uuid_generate(&cmd->payload.create_billing_group.billing_group_id);
+                snprintf(cmd->payload.create_billing_group.name, BG_NAME_SIZE, "Group %u", k);
+        }
+}
+
+static uint32_t command_index(const void *key, size_t len, uint8_t *salt) {
+        bg_uuid_t id;
+        uint32_t i;
+
+        if (!bg_uuid_parse(key, len, &id))
+                return UINT32_MAX;
+        memcpy(&i, &id.b[12], 4);
+        *salt = id.b[11];
+        return i;
+}
+
+static double raw_produce_rate(const char *topic, size_t n, size_t size) {
+        const char *props[] = {"enable.idempotence", "true", "acks", "all", "linger.ms", "5",
+                               "compression.type", "lz4", "queue.buffering.max.messages",
+                               "1000000", NULL};
+        rd_kafka_t *rk = client(RD_KAFKA_PRODUCER, props);
+        char *value = malloc(size);
+        double t0;
+
+        for (size_t i = 0; i < size; i++)
+                value[i] = (char)('a' + i * 7 % 26);
+        t0 = now_s();
+        for (size_t i = 0; i < n; i++) {
+                char key[40];
+                snprintf(key, sizeof(key), "%036zu", i % 50000);
+                while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, 36),
+                                         RD_KAFKA_V_VALUE(value, size),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        rd_kafka_poll(rk, 5);
+                rd_kafka_poll(rk, 0);
+        }
+        rd_kafka_flush(rk, 120000);
+        t0 = now_s() - t0;
+        rd_kafka_destroy(rk);
+        free(value);
+        return (double)n / t0;
+}
+
+typedef struct {
+        cmdh_t *h;
+        const bg_uuid_t *base;
+        uint32_t first, count;
+        double rate;                    /* commands/s; 0: as fast as possible */
+        double *sent_at;                /* per command index - first */
+} publisher_t;
+
+static void *publish(void *opaque) {
+        publisher_t *p = opaque;
+        static bg_command_t cmd;
+        char key[BG_UUID_STR_LEN + 1], errstr[256];
+        double t0 = now_s();
+
+        for (uint32_t j = 0; j < p->count; j++) {
+                const uint8_t *buf;
+                size_t len;
+
+                if (p->rate > 0) {
+                        double due = t0 + j / p->rate, t = now_s();
+                        if (due > t)
+                                usleep((useconds_t)((due - t) * 1e6));
+                }
+                make_command(&cmd, p->base, p->first + j, p->rate > 0 ? 1 : 0);
+                if (codec_encode_command(p->h->ch_codec, &cmd, &buf, &len, errstr,
+                                         sizeof(errstr)) != CODEC_OK) {
+                        fprintf(stderr, "encode: %s\n", errstr);
+                        exit(1);
+                }
+                bg_uuid_format(&cmd.account_id, key);
+                if (p->sent_at)
+                        p->sent_at[j] = now_s();
+                while (rd_kafka_producev(p->h->ch_producer,
+                                         RD_KAFKA_V_TOPIC(p->h->ch_topics.kt_commands),
+                                         RD_KAFKA_V_KEY(key, BG_UUID_STR_LEN),
+                                         RD_KAFKA_V_VALUE((void *)buf, len),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                         RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        rd_kafka_poll(p->h->ch_producer, 5);
+                rd_kafka_poll(p->h->ch_producer, 0);
+        }
+        rd_kafka_flush(p->h->ch_producer, 120000);
+        return NULL;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+        uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 200000;
+        int lat_secs = argc > 2 ? atoi(argv[2]) : 10;
+        cmdh_t *h;
+        bg_uuid_t base;
+        publisher_t pub;
+        static bg_command_t sample;
+        const uint8_t *buf;
+        size_t sample_len, got = 0, lat_n, lat_got = 0;
+        char errstr[256], raw_topic[256];
+        double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat;
+        pid_t pid;
+        kc_topic_spec_t spec;
+
+        if (n < 1000 || lat_secs < 1) {
+                fprintf(stderr, "usage: %s [commands >= 1000] [latency-seconds >= 1]\n", argv[0]);
+                return 2;
+        }
+        bg_test_env("BILLING_KAFKA_BOOTSTRAP");
+        h = cmdh_new("bench-cmd", 4);
+        bg_uuid_generate(&base);
+        make_command(&sample, &base, 1, 0);
+        codec_encode_command(h->ch_codec, &sample, &buf, &sample_len, errstr, sizeof(errstr));
+
+        /* 1. Raw produce rate of the same broker, same record size and partitions. */
+        snprintf(raw_topic, sizeof(raw_topic), "%sraw", h->ch_prefix);
+        spec = (kc_topic_spec_t){raw_topic, 4, 1, NULL};
+        if (kc_topics_create(h->ch_producer, &spec, 1, 30000, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "%s\n", errstr);
+                return 1;
+        }
+        raw = raw_produce_rate(raw_topic, n, sample_len);
+        fprintf(stderr, "raw produce: %.0f records/s (%zu bytes each)\n", raw, sample_len);
+
+        /* 2. Throughput on a backlog. */
+        pub = (publisher_t){h, &base, 0, n, 0, NULL};
+        publish(&pub);
+        fprintf(stderr, "backlog of %u commands published; starting billing-commands\n", n);
+        pid = cmdh_start(h, "bench-0", NULL);
+        while (got < n) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 1000);
+                if (m == NULL) {
+                        if (!bg_proc_running(pid, NULL)) {
+                                fprintf(stderr, "billing-commands died\n");
+                                return 1;
+                        }
+                        continue;
+                }
+                if (!m->err) {
+                        if (got == 0)
+                                t_first = now_s();
+                        t_last = now_s();
+                        got++;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        cps = (double)(n - 1) / (t_last - t_first);
+        fprintf(stderr, "throughput: %.0f commands/s\n", cps);
+
+        /* 3. Latency at half that rate. */
+        rate = cps / 2;
+        lat_n = (size_t)(rate * lat_secs);
+        sent_at = calloc(lat_n, sizeof(double));
+        lat = calloc(lat_n, sizeof(double));
+        pub = (publisher_t){h, &base, n, (uint32_t)lat_n, rate, sent_at};
+        {
+                pthread_t thr;
+                double deadline;
+
+                pthread_create(&thr, NULL, publish, &pub);
+                deadline = now_s() + lat_secs + 30;
+                while (lat_got < lat_n && now_s() < deadline) {
+                        rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 100);
+                        uint32_t i;
+                        uint8_t salt;
+
+                        if (m == NULL)
+                                continue;
+                        if (!m->err && m->key &&
+                            (i = command_index(m->key, m->key_len, &salt)) != UINT32_MAX &&
+                            salt == 1 && i >= n && i - n < lat_n && sent_at[i - n] > 0)
+                                lat[lat_got++] = now_s() - sent_at[i - n];
+                        rd_kafka_message_destroy(m);
+                }
+                pthread_join(thr, NULL);
+        }
+        qsort(lat, lat_got, sizeof(double), cmp_double);
+        bg_proc_stop(pid, SIGTERM, 30000);
+
+        printf("%-44s %14s %10s\n", "benchmark", "value", "vs raw");
+        printf("%-44s %14.0f %10s\n", "raw produce, idempotent, acks=all (rec/s)", raw, "1.00");
+        printf("%-44s %14.0f %10.2f\n", "commands, exactly-once (commands/s)", cps, cps / raw);
+        printf("%-44s %14.1f\n", "latency p50 at half rate (ms)",
+               lat_got ? lat[lat_got / 2] * 1000 : -1);
+        printf("%-44s %14.1f\n", "latency p99 at half rate (ms)",
+               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1);
+        printf("%-44s %14.0f\n", "latency run rate (commands/s)", rate);
+        printf("BENCH {\"name\":\"commands\",\"commands\":%u,\"raw_produce_per_s\":%.0f,"
+               "\"commands_per_s\":%.0f,\"ratio\":%.3f,\"latency_rate\":%.0f,"
+               "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+               n, raw, cps, cps / raw, rate, lat_got, lat_got ? lat[lat_got / 2] * 1000 : -1,
+               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1);
+        free(sent_at);
+        free(lat);
+        cmdh_destroy(h);
+        return lat_got == lat_n ? 0 : 1;
+}
