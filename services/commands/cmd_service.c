@@ -871,7 +871,7 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
         }
-        bg_log_info("admin port on %s (/healthz, /metrics)", conf->cc_admin_addr);
+        bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics)", bg_admin_port(s->cs_admin));
 
         while (!*stop && !s->cs_fatal) {
                 gather_batch(s, stop);

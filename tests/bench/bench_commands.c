@@ -2,7 +2,8 @@
  * bench_commands: the commands service's throughput and latency with exactly-once on,
  * beside the raw produce rate of the same broker measured in the same run.
  *
- *   bench_commands [commands] [latency-seconds]     (defaults 200000, 10)
+ *   bench_commands [commands] [latency-seconds] [latency-rate]
+ *                                          (defaults 200000, 10, half the throughput)
  *
  * 1. raw: produce the same number of records of the same size as the encoded commands,
  *    idempotent producer, acks=all, to a topic of the same partition count; records/s.
@@ -34,7 +35,11 @@
 #include "kc_admin.h"
 #include "kc_conf.h"
 
-#define GROUPS_PER_ACCOUNT 3
+/* The mix, per account (20 commands): CreateAccount, two CreateBillingGroup,
+ * SetPrimaryBillingGroup, ten CreateProject (alternating groups), four AssignProjects
+ * (one project each, to the other group) and two UpdateBillingGroup renames. Projects
+ * move and get created far more often than accounts and groups on a real platform. */
+#define MIX 20
 
 static double now_s(void) {
         struct timespec ts;
@@ -64,24 +69,62 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         return rk;
 }
 
-/* Command i of the backlog: account i / (1 + GROUPS), first CreateAccount then groups.
- * The command id carries i in its last 4 bytes so results map back without a table. */
+/* Command i of the backlog: command i % MIX of account i / MIX (see MIX). The command id
+ * carries i in its last 4 bytes so results map back without a table; ids of groups and
+ * projects are derived from the account's so that later commands can name them. */
 static void make_command(bg_command_t *cmd, const bg_uuid_t *base, uint32_t i, uint32_t salt) {
-        uint32_t per = 1 + GROUPS_PER_ACCOUNT, acct = i / per, k = i % per;
-        bg_uuid_t account = *base;
+        uint32_t acct = i / MIX, k = i % MIX;
+        bg_uuid_t account = *base, g[2];
+        bg_command_type_t type;
 
         account.b[8] = (uint8_t)(salt);
         memcpy(&account.b[12], &acct, 4);
-        cmdh_command_init(cmd, k == 0 ? BG_CMD_CREATE_ACCOUNT : BG_CMD_CREATE_BILLING_GROUP,
-                          &account, "user:owner@example.com");
+        for (int j = 0; j < 2; j++) {
+                g[j] = account;
+                g[j].b[0] ^= (uint8_t)(0x10 + j);
+        }
+        type = k == 0 ? BG_CMD_CREATE_ACCOUNT
+               : k <= 2 ? BG_CMD_CREATE_BILLING_GROUP
+               : k == 3 ? BG_CMD_SET_PRIMARY_BILLING_GROUP
+               : k <= 13 ? BG_CMD_CREATE_PROJECT
+               : k <= 17 ? BG_CMD_ASSIGN_PROJECTS
+                         : BG_CMD_UPDATE_BILLING_GROUP;
+        cmdh_command_init(cmd, type, &account, "user:owner@example.com");
         memcpy(&cmd->command_id.b[12], &i, 4);
         cmd->command_id.b[11] = (uint8_t)salt;
-        if (k == 0) {
+        switch (type) {
+        case BG_CMD_CREATE_ACCOUNT:
                 snprintf(cmd->payload.create_account.name, BG_NAME_SIZE, "Bench %u", acct);
                 snprintf(cmd->payload.create_account.owner, BG_EMAIL_SIZE, "owner@example.com");
-        } else {
-                bg_uuid_generate(&cmd->payload.create_billing_group.billing_group_id);
+                break;
+        case BG_CMD_CREATE_BILLING_GROUP:
+                cmd->payload.create_billing_group.billing_group_id = g[k - 1];
                 snprintf(cmd->payload.create_billing_group.name, BG_NAME_SIZE, "Group %u", k);
+                cmd->payload.create_billing_group.profile.present = BG_PROFILE_F_BILLING_CURRENCY;
+                cmd->payload.create_billing_group.profile.v.billing_currency = BG_CURRENCY_EUR;
+                break;
+        case BG_CMD_SET_PRIMARY_BILLING_GROUP:
+                cmd->payload.set_primary_billing_group.billing_group_id = g[0];
+                break;
+        case BG_CMD_CREATE_PROJECT:
+                cmd->payload.create_project.project_id = account;
+                cmd->payload.create_project.project_id.b[0] ^= (uint8_t)(0x40 + k);
+                snprintf(cmd->payload.create_project.name, BG_PROJECT_NAME_SIZE, "p%u-%u", acct, k);
+                cmd->payload.create_project.has_billing_group_id = k % 2 == 1;
+                cmd->payload.create_project.billing_group_id = g[1];
+                break;
+        case BG_CMD_ASSIGN_PROJECTS:
+                cmd->payload.assign_projects.billing_group_id = g[k % 2];
+                cmd->payload.assign_projects.n_projects = 1;
+                /* Projects 4..13 sit in g[1] when odd, g[0] when even: move one across. */
+                snprintf(cmd->payload.assign_projects.project_names[0], BG_PROJECT_NAME_SIZE,
+                         "p%u-%u", acct, k % 2 == 0 ? k - 9 : k - 11);
+                break;
+        default:
+                cmd->payload.update_billing_group.billing_group_id = g[k - 18];
+                cmd->payload.update_billing_group.has_name = true;
+                snprintf(cmd->payload.update_billing_group.name, BG_NAME_SIZE, "Renamed %u", k);
+                break;
         }
 }
 
@@ -177,6 +220,7 @@ static int cmp_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
         uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 200000;
         int lat_secs = argc > 2 ? atoi(argv[2]) : 10;
+        double fixed_rate = argc > 3 ? strtod(argv[3], NULL) : 0;  /* default: half */
         cmdh_t *h;
         bg_uuid_t base;
         publisher_t pub;
@@ -223,10 +267,20 @@ int main(int argc, char **argv) {
                         continue;
                 }
                 if (!m->err) {
+                        bg_command_result_t res;
                         if (got == 0)
                                 t_first = now_s();
                         t_last = now_s();
                         got++;
+                        /* A rejected command is cheap: the figure counts only if all pass. */
+                        if (codec_decode_result(h->ch_codec, m->payload, m->len, &res, errstr,
+                                                sizeof(errstr)) != CODEC_OK ||
+                            res.outcome != BG_OUTCOME_ACCEPTED) {
+                                fprintf(stderr, "command not accepted: %s %s\n",
+                                        bg_reject_code_name(res.rejection.code),
+                                        res.rejection.message);
+                                return 1;
+                        }
                 }
                 rd_kafka_message_destroy(m);
         }
@@ -234,7 +288,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "throughput: %.0f commands/s\n", cps);
 
         /* 3. Latency at half that rate. */
-        rate = cps / 2;
+        rate = fixed_rate > 0 ? fixed_rate : cps / 2;
         lat_n = (size_t)(rate * lat_secs);
         sent_at = calloc(lat_n, sizeof(double));
         lat = calloc(lat_n, sizeof(double));

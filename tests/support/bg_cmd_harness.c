@@ -46,7 +46,10 @@ static void assign_all(rd_kafka_t *rk, const char *topic, int n) {
 cmdh_t *cmdh_new(const char *name, int partitions) {
         cmdh_t *h = calloc(1, sizeof(*h));
         const char *producer_props[] = {"partitioner", "murmur2_random", "linger.ms", "1", NULL};
+        /* read_committed fetches wait for fetch.wait.max.ms when the data is beyond the
+         * last stable offset: keep it short so results are seen soon after commit. */
         const char *results_props[] = {"group.id", "unused", "isolation.level", "read_committed",
+                                       "fetch.wait.max.ms", "10",
                                        "enable.auto.commit", "false", NULL};
         char errstr[512], num[16], unique[80];
 
