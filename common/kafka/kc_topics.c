@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg_env.h"
 #include "kc_admin.h"
@@ -62,10 +63,16 @@ int kc_topics_ensure(rd_kafka_t *rk, const kc_topics_t *t, int timeout_ms, char 
         if (kc_topics_create(rk, specs, sizeof(specs) / sizeof(specs[0]), timeout_ms, errstr,
                              errstr_size) != 0)
                 return -1;
-        nc = kc_topic_partition_count(rk, t->kt_commands, timeout_ms, errstr, errstr_size);
-        ne = kc_topic_partition_count(rk, t->kt_events, timeout_ms, errstr, errstr_size);
-        if (nc < 0 || ne < 0)
-                return -1;
+        /* A topic just created may take a moment to appear in the metadata. */
+        for (int waited = 0;; waited += 100) {
+                nc = kc_topic_partition_count(rk, t->kt_commands, timeout_ms, errstr, errstr_size);
+                ne = kc_topic_partition_count(rk, t->kt_events, timeout_ms, errstr, errstr_size);
+                if (nc >= 0 && ne >= 0)
+                        break;
+                if (waited >= timeout_ms)
+                        return -1;
+                usleep(100 * 1000);
+        }
         if (nc != ne) {
                 snprintf(errstr, errstr_size,
                          "topics \"%s\" (%d partitions) and \"%s\" (%d partitions) must have the "
