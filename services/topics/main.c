@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bg_log.h"
 #include "kc_conf.h"
@@ -37,7 +38,14 @@ int main(int argc, char **argv) {
                 rd_kafka_conf_destroy(conf);
                 return 1;
         }
-        ret = kc_topics_ensure(rk, &topics, 30000, errstr, sizeof(errstr));
+        /* A broker that has just started may not know its controller yet: try again. */
+        for (int attempt = 1; attempt <= 5; attempt++) {
+                ret = kc_topics_ensure(rk, &topics, 30000, errstr, sizeof(errstr));
+                if (ret == 0)
+                        break;
+                bg_log_warn("attempt %d: %s", attempt, errstr);
+                sleep(2);
+        }
         if (ret != 0)
                 bg_log_error("%s", errstr);
         else
