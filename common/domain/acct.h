@@ -150,7 +150,8 @@ void acct_decision_init(acct_decision_t *d);
 /* Frees the events of @d and zeroes it (it can be reused). NULL is a no-op. */
 void acct_decision_clear(acct_decision_t *d);
 
-/* Decides @cmd against @st. @out must be initialized; previous contents are cleared.
+/* Decides @cmd against @st. @out must be initialized; previous contents are cleared (its
+ * events buffer is kept for reuse: decide many commands with one decision).
  * ACCT_OK: out->result.outcome says accepted (out->events, seq = version + 1 ...,
  * event_id from ctx, occurred_at = ctx->now_ms, hashes zero), rejected (no events) or
  * duplicate (no events, the original seq range). ACCT_ERR_ARG (NULL argument, no

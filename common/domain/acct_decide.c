@@ -738,8 +738,12 @@ acct_err_t acct_decide(const acct_state_t *st, const bg_command_t *cmd,
         decide_t d;
         dres_t r;
 
-        if (out != NULL)
-                acct_decision_clear(out);
+        if (out != NULL) {
+                /* Keep the events buffer: a service decides many commands with one
+                 * decision, and an event is ~12 KiB to allocate and free each time. */
+                out->n_events = 0;
+                memset(&out->result, 0, sizeof(out->result));
+        }
         if (st == NULL || cmd == NULL || ctx == NULL || out == NULL ||
             ctx->new_event_id == NULL ||
             (ctx->n_service_principals > 0 && ctx->service_principals == NULL))
@@ -767,9 +771,7 @@ acct_err_t acct_decide(const acct_state_t *st, const bg_command_t *cmd,
         }
         if (r == D_REJECTED) {
                 /* No events with a rejection or a duplicate. */
-                free(out->events);
-                out->events = NULL;
-                out->n_events = out->cap_events = 0;
+                out->n_events = 0;
                 if (out->result.outcome == BG_OUTCOME_REJECTED)
                         out->result.first_seq = out->result.last_seq = 0;
                 return ACCT_OK;

@@ -40,7 +40,7 @@ int cmd_conf_load(cmd_conf_t *c, char *errstr, size_t errstr_size) {
         if (!bg_env_int("BILLING_BATCH_MAX", 2000, 1, 100000, &n, errstr, errstr_size))
                 return -1;
         c->cc_batch_max = (int)n;
-        if (!bg_env_int("BILLING_BATCH_MS", 10, 0, 10000, &n, errstr, errstr_size))
+        if (!bg_env_int("BILLING_BATCH_MS", 2, 0, 10000, &n, errstr, errstr_size))
                 return -1;
         c->cc_batch_ms = (int)n;
         if (!bg_env_int("BILLING_MAX_MESSAGE_BYTES", 1 << 20, 1024, 64 << 20, &n, errstr,
@@ -109,6 +109,7 @@ typedef struct cmd_svc_s {
         bg_counter_t *m_txn_aborted;
         bg_histogram_t *m_txn_seconds;
         bg_histogram_t *m_batch_size;
+        bg_histogram_t *m_command_age;
         bg_gauge_t *m_lag;
         bg_gauge_t *m_partitions;
         _Atomic int64_t cs_heartbeat_ms; /* last pass of the loop, for /healthz */
@@ -609,8 +610,16 @@ static out_status_t process_batch(cmd_svc_t *s) {
                         bg_log_warn("aborted a transaction of %zu commands; resuming from the "
                                     "committed offsets", s->cs_nbatch);
         } else if (os == OUT_OK) {
+                int64_t now = now_ms();
                 bg_histogram_observe(s->m_txn_seconds, mono_s() - t0);
                 bg_histogram_observe(s->m_batch_size, (double)s->cs_nbatch);
+                /* From the publisher's timestamp to our commit: what an issuer waits,
+                 * less the time its consumer takes to see the result. */
+                for (size_t i = 0; i < s->cs_nbatch; i++) {
+                        int64_t ts = rd_kafka_message_timestamp(s->cs_batch[i], NULL);
+                        if (ts > 0)
+                                bg_histogram_observe(s->m_command_age, (double)(now - ts) / 1000.0);
+                }
         }
         discard_batch(s);
         return os;
@@ -721,6 +730,9 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         s->m_batch_size = bg_metrics_histogram(s->cs_metrics, "billing_transaction_commands",
                                                "Commands per committed transaction", NULL,
                                                batch_bounds, 8);
+        s->m_command_age = bg_metrics_histogram(s->cs_metrics, "billing_command_age_seconds",
+                                                "Time from a command's publication to the commit "
+                                                "of its transaction", NULL, NULL, 0);
         s->m_lag = bg_metrics_gauge(s->cs_metrics, "billing_consumer_lag",
                                     "Commands not yet consumed on the assigned partitions", NULL);
         s->m_partitions = bg_metrics_gauge(s->cs_metrics, "billing_assigned_partitions",

@@ -18,7 +18,10 @@ typedef struct cmd_conf_s {
         char cc_group[128];             /* BILLING_COMMANDS_GROUP */
         char cc_admin_addr[64];         /* BILLING_ADMIN_ADDR */
         int cc_batch_max;               /* BILLING_BATCH_MAX: commands per transaction */
-        int cc_batch_ms;                /* BILLING_BATCH_MS: longest wait to fill a batch */
+        /* BILLING_BATCH_MS: longest wait for more commands once one is there. Small: while
+         * a transaction commits, new commands queue up anyway, so batches grow with load
+         * by themselves and a quiet system answers fast. */
+        int cc_batch_ms;
         size_t cc_max_message_bytes;    /* BILLING_MAX_MESSAGE_BYTES: larger is dead-lettered */
         /* BILLING_FAULT_KILL_BEFORE_COMMIT=N: the Nth transaction is flushed to the broker,
          * then the process sends itself SIGKILL instead of committing. Crash tests only;
