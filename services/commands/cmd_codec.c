@@ -46,9 +46,12 @@ int cmd_codec_decode_command(cmd_codec_t *c, const void *buf, size_t len, bg_com
 
 int cmd_codec_peek_command_ids(cmd_codec_t *c, const void *buf, size_t len,
                                bg_uuid_t *command_id, bg_uuid_t *account_id) {
-        /* TODO(codec): read the envelope's ids from a command whose payload is invalid. */
-        (void)c, (void)buf, (void)len, (void)command_id, (void)account_id;
-        return -1;
+        char errstr[256];
+
+        return codec_peek_command_ids(c->cc_codec, buf, len, command_id, account_id, errstr,
+                                      sizeof(errstr)) == CODEC_OK
+                       ? 0
+                       : -1;
 }
 
 int cmd_codec_encode_event(cmd_codec_t *c, const bg_event_t *ev, bool canonical,
