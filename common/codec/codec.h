@@ -139,6 +139,19 @@ codec_err_t codec_registry_register(codec_registry_t *reg, const char *subject,
                                     const char *json, int32_t *id_out,
                                     char *errstr, size_t errstr_size);
 
+/* The registry the environment names: the Confluent-compatible registry at
+ * BILLING_SCHEMA_REGISTRY_URL when set, else the manifest in BILLING_SCHEMAS_DIR (or
+ * @default_schemas_dir). NULL and a reason on failure. */
+codec_registry_t *codec_registry_from_env(const char *default_schemas_dir, char *errstr,
+                                          size_t errstr_size);
+
+/* Registers every schema of the manifest in @schemas_dir under its subject in @dst, in
+ * version order, so that @dst's latest version of each subject is the manifest's. A
+ * schema registered before keeps its id (registries answer with the existing one).
+ * Returns 0, or -1 with a reason. */
+int codec_registry_sync_manifest(codec_registry_t *dst, const char *schemas_dir, char *errstr,
+                                 size_t errstr_size);
+
 /*
  * Codec
  */

@@ -301,3 +301,53 @@ out_free:
         json_decref(root);
         return NULL;
 }
+
+/*
+ * From the environment, and the manifest's schemas into a live registry.
+ */
+
+codec_registry_t *codec_registry_from_env(const char *default_schemas_dir, char *errstr,
+                                          size_t errstr_size) {
+        const char *url = getenv("BILLING_SCHEMA_REGISTRY_URL");
+        const char *dir = getenv("BILLING_SCHEMAS_DIR");
+
+        if (url != NULL && *url != '\0')
+                return codec_registry_http_new(url, 0, errstr, errstr_size);
+        return codec_registry_manifest_new(dir != NULL && *dir != '\0' ? dir : default_schemas_dir,
+                                           errstr, errstr_size);
+}
+
+int codec_registry_sync_manifest(codec_registry_t *dst, const char *schemas_dir, char *errstr,
+                                 size_t errstr_size) {
+        codec_registry_t *src = codec_registry_manifest_new(schemas_dir, errstr, errstr_size);
+        const manifest_t *m;
+        int ret = 0;
+
+        if (src == NULL)
+                return -1;
+        m = src->opaque;
+        /* Versions in ascending order per subject: the registry's latest must be ours. */
+        for (int version = 1; ret == 0; version++) {
+                bool any = false;
+
+                for (size_t i = 0; i < m->n_entries && ret == 0; i++) {
+                        int32_t id;
+                        char why[512];
+
+                        if (m->entries[i].version != version)
+                                continue;
+                        any = true;
+                        if (codec_registry_register(dst, m->entries[i].subject, m->entries[i].json,
+                                                    &id, why, sizeof(why)) != CODEC_OK) {
+                                snprintf(errstr, errstr_size,
+                                         "cannot register \"%s\" version %d: %s",
+                                         m->entries[i].subject, version, why);
+                                ret = -1;
+                        }
+                }
+                if (!any)
+                        break;
+        }
+        codec_registry_destroy(src);
+        return ret;
+}

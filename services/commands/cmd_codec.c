@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bg_env.h"
 #include "codec.h"
 
 struct cmd_codec_s {
@@ -13,13 +12,11 @@ struct cmd_codec_s {
 
 cmd_codec_t *cmd_codec_new(char *errstr, size_t errstr_size) {
         cmd_codec_t *c = calloc(1, sizeof(*c));
-        const char *dir = bg_env_str("BILLING_SCHEMAS_DIR", BG_DEFAULT_SCHEMAS_DIR);
-
         if (c == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        c->cc_reg = codec_registry_manifest_new(dir, errstr, errstr_size);
+        c->cc_reg = codec_registry_from_env(BG_DEFAULT_SCHEMAS_DIR, errstr, errstr_size);
         if (c->cc_reg != NULL)
                 c->cc_codec = codec_new(c->cc_reg, NULL, errstr, errstr_size);
         if (c->cc_codec == NULL) {

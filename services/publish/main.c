@@ -262,9 +262,8 @@ int main(int argc, char **argv) {
 
         memset(&p, 0, sizeof(p));
         if (kc_topics_load(&p.p_topics, errstr, sizeof(errstr)) != 0 ||
-            (p.p_reg = codec_registry_manifest_new(bg_env_str("BILLING_SCHEMAS_DIR",
-                                                              BG_DEFAULT_SCHEMAS_DIR),
-                                                   errstr, sizeof(errstr))) == NULL ||
+            (p.p_reg = codec_registry_from_env(BG_DEFAULT_SCHEMAS_DIR, errstr,
+                                               sizeof(errstr))) == NULL ||
             (p.p_codec = codec_new(p.p_reg, NULL, errstr, sizeof(errstr))) == NULL) {
                 fprintf(stderr, "billing-publish: %s\n", errstr);
                 return 2;

@@ -1,15 +1,36 @@
 /*
  * billing-topics: `billing-topics ensure` creates every topic of DESIGN.md section 3 with
- * its settings (see kc_topics.h for the environment it reads). Existing topics are left
- * as they are. Exit status 0 when every topic exists afterwards.
+ * its settings (see kc_topics.h for the environment it reads) and, when
+ * BILLING_SCHEMA_REGISTRY_URL names a schema registry, registers the schemas of
+ * schemas/manifest.json there under their subjects. Existing topics and schemas are left
+ * as they are. Exit status 0 when every topic and schema is there afterwards.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bg_env.h"
 #include "bg_log.h"
+#include "codec.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
+
+static int register_schemas(void) {
+        const char *dir = bg_env_str("BILLING_SCHEMAS_DIR", BG_DEFAULT_SCHEMAS_DIR);
+        char errstr[512];
+        codec_registry_t *reg = codec_registry_from_env(dir, errstr, sizeof(errstr));
+        int ret = -1;
+
+        if (reg != NULL && codec_registry_sync_manifest(reg, dir, errstr, sizeof(errstr)) == 0) {
+                bg_log_info("schemas of %s/manifest.json registered at %s", dir,
+                            bg_env_str("BILLING_SCHEMA_REGISTRY_URL", ""));
+                ret = 0;
+        } else {
+                bg_log_error("%s", errstr);
+        }
+        codec_registry_destroy(reg);
+        return ret;
+}
 
 int main(int argc, char **argv) {
         char errstr[512];
@@ -53,5 +74,7 @@ int main(int argc, char **argv) {
                             topics.kt_commands, topics.kt_events, topics.kt_results,
                             topics.kt_usage, topics.kt_invoices);
         rd_kafka_destroy(rk);
+        if (ret == 0 && *bg_env_str("BILLING_SCHEMA_REGISTRY_URL", "") != '\0')
+                ret = register_schemas();
         return ret == 0 ? 0 : 1;
 }

@@ -68,8 +68,13 @@ cmdh_t *cmdh_new(const char *name, int partitions) {
         h->ch_producer = client(RD_KAFKA_PRODUCER, producer_props);
         if (kc_topics_ensure(h->ch_producer, &h->ch_topics, TIMEOUT_MS, errstr, sizeof(errstr)) != 0)
                 fail_msg("%s", errstr);
-        h->ch_reg = codec_registry_manifest_new(BG_SCHEMAS_DIR, errstr, sizeof(errstr));
+        /* The stack's registry when it runs one (the services use it too), else the
+         * manifest; the schemas are registered as billing-topics ensure would. */
+        h->ch_reg = codec_registry_from_env(BG_SCHEMAS_DIR, errstr, sizeof(errstr));
         if (h->ch_reg == NULL)
+                fail_msg("%s", errstr);
+        if (getenv("BILLING_SCHEMA_REGISTRY_URL") && *getenv("BILLING_SCHEMA_REGISTRY_URL") &&
+            codec_registry_sync_manifest(h->ch_reg, BG_SCHEMAS_DIR, errstr, sizeof(errstr)) != 0)
                 fail_msg("%s", errstr);
         h->ch_codec = codec_new(h->ch_reg, NULL, errstr, sizeof(errstr));
         if (h->ch_codec == NULL)
