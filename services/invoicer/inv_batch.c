@@ -1,0 +1,263 @@
+#include "inv_batch.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bg_money.h"
+#include "inv_time.h"
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len) {
+        const uint8_t *p = data;
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+#define FNV_INIT UINT64_C(0xcbf29ce484222325)
+
+void inv_invoice_number(const bg_uuid_t *group, int64_t period_begin,
+                        char buf[CODEC_INVOICE_NUMBER_MAX + 1]) {
+        char id[BG_UUID_STR_LEN + 1];
+        int yyyymm;
+
+        bg_uuid_format(group, id);
+        inv_period_of(period_begin, NULL, NULL, &yyyymm);
+        /* The first 16 hex digits are "xxxxxxxx-xxxx-xxxx" without the dashes. */
+        snprintf(buf, CODEC_INVOICE_NUMBER_MAX + 1, "%.8s%.4s%.4s-%06d", id, id + 9, id + 14,
+                 yyyymm);
+}
+
+void inv_utf8_cut(char *s, size_t max) {
+        size_t n = strlen(s);
+
+        if (n <= max)
+                return;
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+                n--;
+        s[n] = '\0';
+}
+
+void inv_batch_init(inv_batch_t *b) {
+        memset(b, 0, sizeof(*b));
+}
+
+void inv_batch_reset(inv_batch_t *b) {
+        for (size_t i = 0; i < b->ib_nlines; i++) {
+                free(b->ib_lines[i].il_tags_json);
+                b->ib_lines[i].il_tags_json = NULL;
+        }
+        b->ib_nlines = 0;
+        b->ib_nheaders = 0;
+        if (b->ib_hbuckets)
+                memset(b->ib_hbuckets, 0xff, (b->ib_hmask + 1) * sizeof(int32_t));
+        if (b->ib_lbuckets)
+                memset(b->ib_lbuckets, 0xff, (b->ib_lmask + 1) * sizeof(int32_t));
+}
+
+void inv_batch_free(inv_batch_t *b) {
+        if (b == NULL)
+                return;
+        inv_batch_reset(b);
+        free(b->ib_headers);
+        free(b->ib_lines);
+        free(b->ib_hbuckets);
+        free(b->ib_lbuckets);
+        memset(b, 0, sizeof(*b));
+}
+
+/* Grows an item array and its buckets so that one more item fits at load <= 1/2. */
+static int grow(void **items, size_t *cap, size_t n, size_t item_size, int32_t **buckets,
+                size_t *mask) {
+        if (n == *cap) {
+                size_t c = *cap ? *cap * 2 : 256;
+                void *p = realloc(*items, c * item_size);
+                if (p == NULL)
+                        return -1;
+                *items = p;
+                *cap = c;
+        }
+        if (*buckets == NULL || (n + 1) * 2 > *mask + 1) {
+                size_t nb = *buckets ? (*mask + 1) * 2 : 1024;
+                int32_t *p = realloc(*buckets, nb * sizeof(int32_t));
+                if (p == NULL)
+                        return -1;
+                *buckets = p;
+                *mask = nb - 1;
+                return 1;               /* rehash needed */
+        }
+        return 0;
+}
+
+static void rehash_headers(inv_batch_t *b) {
+        memset(b->ib_hbuckets, 0xff, (b->ib_hmask + 1) * sizeof(int32_t));
+        for (size_t i = 0; i < b->ib_nheaders; i++) {
+                size_t k = b->ib_headers[i].ih_hash & b->ib_hmask;
+                b->ib_headers[i].ih_next = b->ib_hbuckets[k];
+                b->ib_hbuckets[k] = (int32_t)i;
+        }
+}
+
+static void rehash_lines(inv_batch_t *b) {
+        memset(b->ib_lbuckets, 0xff, (b->ib_lmask + 1) * sizeof(int32_t));
+        for (size_t i = 0; i < b->ib_nlines; i++) {
+                size_t k = b->ib_lines[i].il_hash & b->ib_lmask;
+                b->ib_lines[i].il_next = b->ib_lbuckets[k];
+                b->ib_lbuckets[k] = (int32_t)i;
+        }
+}
+
+static int32_t header_for(inv_batch_t *b, const inv_charge_t *c) {
+        uint64_t h = fnv(FNV_INIT, c->ic_invoice, strlen(c->ic_invoice));
+        inv_header_t *ih;
+        int r;
+
+        if (b->ib_hbuckets != NULL)
+                for (int32_t i = b->ib_hbuckets[h & b->ib_hmask]; i >= 0;
+                     i = b->ib_headers[i].ih_next)
+                        if (b->ib_headers[i].ih_hash == h &&
+                            strcmp(b->ib_headers[i].ih_number, c->ic_invoice) == 0)
+                                return i;
+        r = grow((void **)&b->ib_headers, &b->ib_capheaders, b->ib_nheaders,
+                 sizeof(inv_header_t), &b->ib_hbuckets, &b->ib_hmask);
+        if (r < 0)
+                return -1;
+        if (r > 0)
+                rehash_headers(b);
+        ih = &b->ib_headers[b->ib_nheaders];
+        memset(ih, 0, sizeof(*ih));
+        snprintf(ih->ih_number, sizeof(ih->ih_number), "%s", c->ic_invoice);
+        ih->ih_group = *c->ic_group;
+        ih->ih_account = *c->ic_account;
+        snprintf(ih->ih_group_name, sizeof(ih->ih_group_name), "%s", c->ic_group_name);
+        ih->ih_currency = c->ic_currency;
+        ih->ih_period_begin = c->ic_period_begin;
+        ih->ih_period_end = c->ic_period_end;
+        ih->ih_hash = h;
+        ih->ih_next = b->ib_hbuckets[h & b->ib_hmask];
+        b->ib_hbuckets[h & b->ib_hmask] = (int32_t)b->ib_nheaders;
+        return (int32_t)b->ib_nheaders++;
+}
+
+static char *tags_json(const codec_usage_t *u) {
+        json_t *o = json_object();
+        char *s;
+
+        if (o == NULL)
+                return NULL;
+        for (size_t i = 0; i < u->n_tags; i++)
+                json_object_set_new(o, u->tags[i].key, json_string(u->tags[i].value));
+        s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        return s;
+}
+
+static void describe(inv_line_t *l, const codec_usage_t *u) {
+        char month[16];
+        const char *type = codec_line_type_name(u->line_type);
+
+        if (l->il_late_period >= 0) {
+                inv_time_month(l->il_late_period, month, sizeof(month));
+                snprintf(l->il_description, sizeof(l->il_description),
+                         "Late usage for %s (%s): %s %s %s", month, type, u->service_type,
+                         u->service_plan, u->service_name);
+        } else {
+                snprintf(l->il_description, sizeof(l->il_description), "%s %s %s",
+                         u->service_type, u->service_plan, u->service_name);
+        }
+        inv_utf8_cut(l->il_description, CODEC_DESCRIPTION_MAX);
+}
+
+int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t errstr_size) {
+        const codec_usage_t *u = c->ic_usage;
+        codec_line_type_t type = c->ic_late_period >= 0 ? CODEC_LINE_EXTRA_CHARGE :
+                                 (u->line_type == CODEC_LINE_UNSET ? CODEC_LINE_SERVICE_CHARGE :
+                                                                     u->line_type);
+        char late[16] = "-", project[BG_UUID_STR_LEN + 1];
+        int32_t hdr = header_for(b, c);
+        inv_line_t *l = NULL;
+        uint64_t h;
+        int r;
+
+        if (hdr < 0)
+                goto nomem;
+        /* The line's identity: the invoice, then (project, line type, late period,
+         * service name); the service name goes last in the key so that no byte of it can
+         * make two identities collide. */
+        if (c->ic_late_period >= 0) {
+                int yyyymm;
+                inv_period_of(c->ic_late_period, NULL, NULL, &yyyymm);
+                snprintf(late, sizeof(late), "%06d", yyyymm);
+        }
+        h = fnv(b->ib_headers[hdr].ih_hash, c->ic_project->b, 16);
+        h = fnv(h, &type, sizeof(type));
+        h = fnv(h, &c->ic_late_period, sizeof(c->ic_late_period));
+        h = fnv(h, u->service_name, strlen(u->service_name));
+        if (b->ib_lbuckets != NULL)
+                for (int32_t i = b->ib_lbuckets[h & b->ib_lmask]; i >= 0;
+                     i = b->ib_lines[i].il_next) {
+                        inv_line_t *x = &b->ib_lines[i];
+                        if (x->il_hash == h && x->il_header == hdr && x->il_type == type &&
+                            x->il_late_period == c->ic_late_period &&
+                            bg_uuid_equal(&x->il_project, c->ic_project) &&
+                            strcmp(x->il_service_name, u->service_name) == 0) {
+                                l = x;
+                                break;
+                        }
+                }
+        if (l == NULL) {
+                r = grow((void **)&b->ib_lines, &b->ib_caplines, b->ib_nlines, sizeof(inv_line_t),
+                         &b->ib_lbuckets, &b->ib_lmask);
+                if (r < 0)
+                        goto nomem;
+                if (r > 0)
+                        rehash_lines(b);
+                l = &b->ib_lines[b->ib_nlines];
+                memset(l, 0, sizeof(*l));
+                l->il_header = hdr;
+                l->il_project = *c->ic_project;
+                snprintf(l->il_project_name, sizeof(l->il_project_name), "%s",
+                         c->ic_project_name);
+                l->il_type = type;
+                l->il_late_period = c->ic_late_period;
+                memcpy(l->il_service_name, u->service_name, sizeof(l->il_service_name));
+                memcpy(l->il_service_type, u->service_type, sizeof(l->il_service_type));
+                memcpy(l->il_service_plan, u->service_plan, sizeof(l->il_service_plan));
+                memcpy(l->il_unit, u->unit, sizeof(l->il_unit));
+                bg_uuid_format(c->ic_project, project);
+                snprintf(l->il_key, sizeof(l->il_key), "%s/%s/%s/%s", project,
+                         codec_line_type_name(type), late, u->service_name);
+                describe(l, u);
+                l->il_quantity = 0;
+                l->il_amount = 0;
+                l->il_records = 0;
+                l->il_ts_begin = u->timestamp_begin;
+                l->il_ts_end = u->timestamp_end;
+                l->il_tags_json = tags_json(u);
+                if (l->il_tags_json == NULL)
+                        goto nomem;
+                l->il_hash = h;
+                l->il_next = b->ib_lbuckets[h & b->ib_lmask];
+                b->ib_lbuckets[h & b->ib_lmask] = (int32_t)b->ib_nlines++;
+        }
+        if (bg_money_add(l->il_quantity, u->quantity, &l->il_quantity) != BG_MONEY_OK ||
+            bg_money_add(l->il_amount, c->ic_amount, &l->il_amount) != BG_MONEY_OK) {
+                snprintf(errstr, errstr_size, "line \"%s\" of invoice \"%s\": sum overflows",
+                         l->il_key, c->ic_invoice);
+                return -1;
+        }
+        if (u->timestamp_begin < l->il_ts_begin)
+                l->il_ts_begin = u->timestamp_begin;
+        if (u->timestamp_end > l->il_ts_end)
+                l->il_ts_end = u->timestamp_end;
+        l->il_records++;
+        return 0;
+nomem:
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+}
