@@ -767,7 +767,7 @@ static rd_kafka_t *client_new(rd_kafka_type_t type, const char *const *props, cm
 
 static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const cmd_conf_t *c = s->cs_conf;
-        char txn_id[160];
+        char txn_id[200];
         const char *reader_props[] = {"group.id", "billing-commands-state-reader",
                                       "isolation.level", "read_committed",
                                       "enable.partition.eof", "true", "enable.auto.commit", "false",
@@ -788,7 +788,9 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *sub;
         int ne;
 
-        snprintf(txn_id, sizeof(txn_id), "billing-commands-%s", c->cc_instance);
+        /* Unique per deployment (the group) and instance: two deployments on one cluster
+         * must never fence each other. */
+        snprintf(txn_id, sizeof(txn_id), "%s-%s", c->cc_group, c->cc_instance);
         if ((s->cs_reader = client_new(RD_KAFKA_CONSUMER, reader_props, NULL, errstr,
                                        errstr_size)) == NULL)
                 return -1;

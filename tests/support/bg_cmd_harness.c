@@ -43,6 +43,18 @@ static void assign_all(rd_kafka_t *rk, const char *topic, int n) {
         rd_kafka_topic_partition_list_destroy(parts);
 }
 
+codec_registry_t *bg_test_registry(char *errstr, size_t errstr_size) {
+        const char *url = getenv("BILLING_SCHEMA_REGISTRY_URL");
+        codec_registry_t *reg = codec_registry_from_env(BG_SCHEMAS_DIR, errstr, errstr_size);
+
+        if (reg != NULL && url != NULL && *url != '\0' &&
+            codec_registry_sync_manifest(reg, BG_SCHEMAS_DIR, errstr, errstr_size) != 0) {
+                codec_registry_destroy(reg);
+                return NULL;
+        }
+        return reg;
+}
+
 cmdh_t *cmdh_new(const char *name, int partitions) {
         cmdh_t *h = calloc(1, sizeof(*h));
         const char *producer_props[] = {"partitioner", "murmur2_random", "linger.ms", "1", NULL};
@@ -70,11 +82,8 @@ cmdh_t *cmdh_new(const char *name, int partitions) {
                 fail_msg("%s", errstr);
         /* The stack's registry when it runs one (the services use it too), else the
          * manifest; the schemas are registered as billing-topics ensure would. */
-        h->ch_reg = codec_registry_from_env(BG_SCHEMAS_DIR, errstr, sizeof(errstr));
+        h->ch_reg = bg_test_registry(errstr, sizeof(errstr));
         if (h->ch_reg == NULL)
-                fail_msg("%s", errstr);
-        if (getenv("BILLING_SCHEMA_REGISTRY_URL") && *getenv("BILLING_SCHEMA_REGISTRY_URL") &&
-            codec_registry_sync_manifest(h->ch_reg, BG_SCHEMAS_DIR, errstr, sizeof(errstr)) != 0)
                 fail_msg("%s", errstr);
         h->ch_codec = codec_new(h->ch_reg, NULL, errstr, sizeof(errstr));
         if (h->ch_codec == NULL)

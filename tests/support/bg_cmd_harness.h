@@ -29,6 +29,10 @@ typedef struct cmdh_s {
         char ch_log[256];               /* log path prefix: <dir>/<unique> */
 } cmdh_t;
 
+/* The registry the services use (BILLING_SCHEMA_REGISTRY_URL, else the manifest), with
+ * the manifest's schemas registered in it as billing-topics ensure does. */
+codec_registry_t *bg_test_registry(char *errstr, size_t errstr_size);
+
 /* Creates topics "<name>-<unique>.commands" ... with @partitions partitions each. */
 cmdh_t *cmdh_new(const char *name, int partitions);
 void cmdh_destroy(cmdh_t *h);
