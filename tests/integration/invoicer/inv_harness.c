@@ -153,8 +153,31 @@ pid_t invh_start(invh_t *t, char *const env[]) {
         return t->t_inv_pid;
 }
 
+/* True once the current instance's log has a line containing @needle. */
+static bool current_log_contains(invh_t *t, const char *needle) {
+        char path[300], line[8192];
+        bool found = false;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s-invoicer-%d.log", t->t_cmd->ch_log, t->t_starts);
+        if ((f = fopen(path, "r")) == NULL)
+                return false;
+        while (!found && fgets(line, sizeof(line), f) != NULL)
+                found = strstr(line, needle) != NULL;
+        fclose(f);
+        return found;
+}
+
 void invh_stop(invh_t *t) {
-        int st = bg_proc_stop(t->t_inv_pid, SIGTERM, 30000);
+        int st;
+
+        /* A SIGTERM that lands before the process has set its handlers kills it: wait
+         * until it is up (it logs "caught up" once it has read the events). */
+        for (int i = 0; i < 300 && bg_proc_running(t->t_inv_pid, NULL) &&
+                        !current_log_contains(t, "caught up with");
+             i++)
+                usleep(100 * 1000);
+        st = bg_proc_stop(t->t_inv_pid, SIGTERM, 30000);
 
         t->t_inv_pid = 0;
         assert_true(WIFEXITED(st));
