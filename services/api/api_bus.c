@@ -21,6 +21,8 @@
 #include "api.h"
 #include "bg_log.h"
 #include "codec.h"
+#include "bg_time.h"
+#include "kc_client.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
 
@@ -53,17 +55,11 @@ struct api_bus_s {
 };
 
 int64_t api_mono_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return bg_time_mono_ms();
 }
 
 int64_t api_now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return bg_time_now_ms();
 }
 
 /* @locality caller holds ab_mu */
@@ -155,26 +151,14 @@ static void *results_main(void *opaque) {
         return NULL;
 }
 
-static rd_kafka_t *client_new(api_bus_t *bus, rd_kafka_type_t type, const char *const *props,
-                              char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
-        rd_kafka_t *rk;
+/* Producer and consumer share the bus as opaque and report errors to it. */
+static rd_kafka_t *bus_client_new(api_bus_t *bus, rd_kafka_type_t type, const char *const *props,
+                                  char *errstr, size_t errstr_size) {
+        kc_client_opts_t opts = {.kco_opaque = bus, .kco_error_cb = on_error};
 
-        if (conf == NULL)
-                return NULL;
-        for (const char *const *p = props; p[0] != NULL; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return NULL;
-                }
-        rd_kafka_conf_set_opaque(conf, bus);
-        rd_kafka_conf_set_error_cb(conf, on_error);
         if (type == RD_KAFKA_PRODUCER)
-                rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        rk = rd_kafka_new(type, conf, errstr, errstr_size);     /* takes ownership of conf */
-        if (rk == NULL)
-                rd_kafka_conf_destroy(conf);
-        return rk;
+                opts.kco_dr_msg_cb = on_delivery;
+        return kc_client_new(type, props, &opts, errstr, errstr_size);
 }
 
 /* Assigns every results partition at its current high watermark. */
@@ -235,9 +219,9 @@ api_bus_t *api_bus_new(const char *schemas_dir, char *errstr, size_t errstr_size
             (bus->ab_reg = codec_registry_from_env(schemas_dir, errstr, errstr_size)) == NULL ||
             (bus->ab_enc = codec_new(bus->ab_reg, NULL, errstr, errstr_size)) == NULL ||
             (bus->ab_dec = codec_new(bus->ab_reg, NULL, errstr, errstr_size)) == NULL ||
-            (bus->ab_producer = client_new(bus, RD_KAFKA_PRODUCER, producer_props, errstr,
+            (bus->ab_producer = bus_client_new(bus, RD_KAFKA_PRODUCER, producer_props, errstr,
                                            errstr_size)) == NULL ||
-            (bus->ab_consumer = client_new(bus, RD_KAFKA_CONSUMER, consumer_props, errstr,
+            (bus->ab_consumer = bus_client_new(bus, RD_KAFKA_CONSUMER, consumer_props, errstr,
                                            errstr_size)) == NULL ||
             position_at_end(bus, errstr, errstr_size) != 0)
                 goto out_destroy;

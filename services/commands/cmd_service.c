@@ -18,7 +18,9 @@
 #include "bg_metrics.h"
 #include "bg_uuidmap.h"
 #include "cmd_codec.h"
-#include "kc_conf.h"
+#include "bg_time.h"
+#include "kc_client.h"
+#include "kc_headers.h"
 #include "kc_topics.h"
 
 #define KAFKA_TIMEOUT_MS 30000
@@ -115,18 +117,6 @@ typedef struct cmd_svc_s {
         _Atomic int64_t cs_heartbeat_ms; /* last pass of the loop, for /healthz */
 } cmd_svc_t;
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void partition_destroy(cmd_partition_t *cp) {
         size_t pos = 0;
         void *st;
@@ -170,7 +160,7 @@ static int rebuild_partition(cmd_svc_t *s, cmd_partition_t *cp) {
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
         bg_event_t *ev = malloc(sizeof(*ev));
         char errstr[512];
-        int64_t n = 0, last_progress = now_ms();
+        int64_t n = 0, last_progress = bg_time_now_ms();
         int ret = -1;
 
         rd_kafka_topic_partition_list_add(parts, s->cs_topics.kt_events, cp->cp_partition)->offset =
@@ -185,14 +175,14 @@ static int rebuild_partition(cmd_svc_t *s, cmd_partition_t *cp) {
                 acct_state_t *st;
 
                 if (m == NULL) {
-                        if (now_ms() - last_progress > 120000) {
+                        if (bg_time_now_ms() - last_progress > 120000) {
                                 bg_log_error("rebuilding \"%s\" [%d]: no end of partition after 120 s",
                                              s->cs_topics.kt_events, cp->cp_partition);
                                 goto out;
                         }
                         continue;
                 }
-                last_progress = now_ms();
+                last_progress = bg_time_now_ms();
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         rd_kafka_message_destroy(m);
                         break;
@@ -283,16 +273,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
 
-static void ce_time(int64_t ms, char buf[32]) {
-        time_t secs = (time_t)(ms / 1000);
-        struct tm tm;
-        char date[24];
-
-        gmtime_r(&secs, &tm);
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, 32, "%s.%03dZ", date, (int)(ms % 1000));
-}
-
 /* Produces one record, waiting for room in the queue. Errors here abort the transaction. */
 static out_status_t produce(cmd_svc_t *s, const char *topic, int32_t partition, const void *key,
                             size_t key_len, const void *value, size_t value_len,
@@ -315,33 +295,12 @@ static out_status_t produce(cmd_svc_t *s, const char *topic, int32_t partition, 
         }
 }
 
-static rd_kafka_headers_t *ce_headers(const char *id, const char *type, const char *source,
-                                      int64_t time_ms) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-        char t[32];
-
-        ce_time(time_ms, t);
-        rd_kafka_header_add(h, "ce_id", -1, id, -1);
-        rd_kafka_header_add(h, "ce_type", -1, type, -1);
-        rd_kafka_header_add(h, "ce_source", -1, source, -1);
-        rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-        rd_kafka_header_add(h, "ce_time", -1, t, -1);
-        return h;
-}
-
 static out_status_t dead_letter(cmd_svc_t *s, const rd_kafka_message_t *m, const char *reason) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
-        char num[32];
+        rd_kafka_headers_t *h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition,
+                                               m->offset, "billing-commands", reason);
 
         bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s",
                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason);
-        rd_kafka_header_add(h, "dlq_reason", -1, reason, -1);
-        rd_kafka_header_add(h, "dlq_source_topic", -1, rd_kafka_topic_name(m->rkt), -1);
-        snprintf(num, sizeof(num), "%d", (int)m->partition);
-        rd_kafka_header_add(h, "dlq_source_partition", -1, num, -1);
-        snprintf(num, sizeof(num), "%" PRId64, m->offset);
-        rd_kafka_header_add(h, "dlq_source_offset", -1, num, -1);
-        rd_kafka_header_add(h, "dlq_service", -1, "billing-commands", -1);
         bg_counter_add(s->m_dead_lettered, 1);
         return produce(s, s->cs_topics.kt_commands_dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len,
                        m->payload, m->len, h);
@@ -359,8 +318,8 @@ static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
         }
         bg_counter_add(s->m_outcome[res->outcome], 1);
         return produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
-                       buf, len, ce_headers(key, "billing.CommandResult", "/billing/commands",
-                                            now_ms()));
+                       buf, len, kc_ce_headers(key, "billing.CommandResult", "/billing/commands",
+                                            bg_time_now_ms()));
 }
 
 static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_uuid_t *account_id,
@@ -411,7 +370,7 @@ static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partit
                 bg_uuid_format(&ev->event_id, id);
                 snprintf(type, sizeof(type), "billing.%s", bg_event_type_name(ev->type));
                 os = produce(s, s->cs_topics.kt_events, partition, key, BG_UUID_STR_LEN, buf, len,
-                             ce_headers(id, type, "/billing/commands", ev->occurred_at));
+                             kc_ce_headers(id, type, "/billing/commands", ev->occurred_at));
                 if (os != OUT_OK)
                         return os;
                 if (acct_evolve(st, ev, errstr, sizeof(errstr)) != ACCT_OK) {
@@ -472,7 +431,7 @@ static out_status_t handle_command(cmd_svc_t *s, const rd_kafka_message_t *m) {
 
         st = account_state(cp, &cmd->account_id, false);
         memset(&ctx, 0, sizeof(ctx));
-        ctx.now_ms = now_ms();
+        ctx.now_ms = bg_time_now_ms();
         ctx.new_event_id = new_event_id;
         ctx.service_principals = s->cs_conf->cc_principals;
         ctx.n_service_principals = s->cs_conf->cc_n_principals;
@@ -564,7 +523,7 @@ static void discard_batch(cmd_svc_t *s) {
 static out_status_t process_batch(cmd_svc_t *s) {
         rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
         out_status_t os;
-        double t0 = mono_s();
+        double t0 = bg_time_mono_s();
 
         os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
         for (size_t i = 0; os == OUT_OK && i < s->cs_nbatch; i++) {
@@ -610,8 +569,8 @@ static out_status_t process_batch(cmd_svc_t *s) {
                         bg_log_warn("aborted a transaction of %zu commands; resuming from the "
                                     "committed offsets", s->cs_nbatch);
         } else if (os == OUT_OK) {
-                int64_t now = now_ms();
-                bg_histogram_observe(s->m_txn_seconds, mono_s() - t0);
+                int64_t now = bg_time_now_ms();
+                bg_histogram_observe(s->m_txn_seconds, bg_time_mono_s() - t0);
                 bg_histogram_observe(s->m_batch_size, (double)s->cs_nbatch);
                 /* From the publisher's timestamp to our commit: what an issuer waits,
                  * less the time its consumer takes to see the result. */
@@ -653,13 +612,13 @@ static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
                 rd_kafka_message_t *m;
 
                 if (s->cs_nbatch > 0) {
-                        double left = deadline - mono_s();
+                        double left = deadline - bg_time_mono_s();
                         if (left <= 0)
                                 break;
                         timeout = (int)(left * 1000) + 1;
                 }
                 m = rd_kafka_consumer_poll(s->cs_consumer, timeout);
-                atomic_store(&s->cs_heartbeat_ms, now_ms());
+                atomic_store(&s->cs_heartbeat_ms, bg_time_now_ms());
                 if (s->cs_rebalanced) {
                         /* Positions restart from the committed offsets: what was gathered
                          * before the rebalance will be read again (by us or another). */
@@ -680,7 +639,7 @@ static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
                         continue;
                 }
                 if (s->cs_nbatch == 0)
-                        deadline = mono_s() + s->cs_conf->cc_batch_ms / 1000.0;
+                        deadline = bg_time_mono_s() + s->cs_conf->cc_batch_ms / 1000.0;
                 s->cs_batch[s->cs_nbatch++] = m;
         }
 }
@@ -689,7 +648,7 @@ static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
 
 static bool health(void *opaque, char *why, size_t why_size) {
         cmd_svc_t *s = opaque;
-        int64_t age = now_ms() - atomic_load(&s->cs_heartbeat_ms);
+        int64_t age = bg_time_now_ms() - atomic_load(&s->cs_heartbeat_ms);
 
         if (s->cs_fatal) {
                 snprintf(why, why_size, "fatal error, stopping");
@@ -737,32 +696,10 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                     "Commands not yet consumed on the assigned partitions", NULL);
         s->m_partitions = bg_metrics_gauge(s->cs_metrics, "billing_assigned_partitions",
                                            "Partitions of the commands topic assigned here", NULL);
-        atomic_store(&s->cs_heartbeat_ms, now_ms());
+        atomic_store(&s->cs_heartbeat_ms, bg_time_now_ms());
         s->cs_admin = bg_admin_start(s->cs_conf->cc_admin_addr, s->cs_metrics, health, s, errstr,
                                      errstr_size);
         return s->cs_admin ? 0 : -1;
-}
-
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *const *props, cmd_svc_t *s,
-                              char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
-        rd_kafka_t *rk;
-
-        if (conf == NULL)
-                return NULL;
-        for (const char *const *p = props; p[0] != NULL; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return NULL;
-                }
-        if (s != NULL) {
-                rd_kafka_conf_set_opaque(conf, s);
-                rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-        }
-        rk = rd_kafka_new(type, conf, errstr, errstr_size);   /* takes ownership of conf */
-        if (rk == NULL)
-                rd_kafka_conf_destroy(conf);
-        return rk;
 }
 
 static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
@@ -783,6 +720,7 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                         "partition.assignment.strategy", "range",
                                         "session.timeout.ms", "10000",
                                         "max.poll.interval.ms", "300000", NULL};
+        kc_client_opts_t consumer_opts = {0};
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
         rd_kafka_topic_partition_list_t *sub;
@@ -791,8 +729,8 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         /* Unique per deployment (the group) and instance: two deployments on one cluster
          * must never fence each other. */
         snprintf(txn_id, sizeof(txn_id), "%s-%s", c->cc_group, c->cc_instance);
-        if ((s->cs_reader = client_new(RD_KAFKA_CONSUMER, reader_props, NULL, errstr,
-                                       errstr_size)) == NULL)
+        if ((s->cs_reader = kc_client_new(RD_KAFKA_CONSUMER, reader_props, NULL, errstr,
+                                          errstr_size)) == NULL)
                 return -1;
         s->cs_nparts = kc_topic_partition_count(s->cs_reader, s->cs_topics.kt_commands,
                                                 KAFKA_TIMEOUT_MS, errstr, errstr_size);
@@ -806,8 +744,8 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                          s->cs_topics.kt_events, ne, MAX_PARTITIONS);
                 return -1;
         }
-        if ((s->cs_producer = client_new(RD_KAFKA_PRODUCER, producer_props, NULL, errstr,
-                                         errstr_size)) == NULL)
+        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, NULL, errstr,
+                                            errstr_size)) == NULL)
                 return -1;
         /* Fences any earlier incarnation of this instance and aborts what it left open. */
         error = rd_kafka_init_transactions(s->cs_producer, KAFKA_TIMEOUT_MS);
@@ -817,8 +755,10 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                 rd_kafka_error_destroy(error);
                 return -1;
         }
-        if ((s->cs_consumer = client_new(RD_KAFKA_CONSUMER, consumer_props, s, errstr,
-                                         errstr_size)) == NULL)
+        consumer_opts.kco_opaque = s;
+        consumer_opts.kco_rebalance_cb = on_rebalance;
+        if ((s->cs_consumer = kc_client_new(RD_KAFKA_CONSUMER, consumer_props, &consumer_opts,
+                                            errstr, errstr_size)) == NULL)
                 return -1;
         rd_kafka_poll_set_consumer(s->cs_consumer);
         s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
@@ -899,9 +839,9 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                          * read again after restart from the committed offsets. */
                         discard_batch(s);
                 }
-                if (now_ms() - last_lag > 1000) {
+                if (bg_time_now_ms() - last_lag > 1000) {
                         update_lag(s);
-                        last_lag = now_ms();
+                        last_lag = bg_time_now_ms();
                 }
         }
         rc = s->cs_fatal ? 1 : 0;

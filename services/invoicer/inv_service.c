@@ -23,6 +23,9 @@
 #include "inv_members.h"
 #include "inv_store.h"
 #include "inv_time.h"
+#include "bg_time.h"
+#include "kc_client.h"
+#include "kc_headers.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
 
@@ -118,24 +121,6 @@ static const char *const fate_labels[FATE__COUNT] = {
         [FATE_DEAD_LETTERED] = "fate=\"dead_lettered\"",
 };
 
-static int64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t real_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------------ Kafka clients */
 
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -149,56 +134,18 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
         }
 }
 
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *const *props, inv_svc_t *dr,
-                              char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
-        rd_kafka_t *rk;
-
-        if (conf == NULL)
-                return NULL;
-        for (const char *const *p = props; p[0] != NULL; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return NULL;
-                }
-        if (dr != NULL) {
-                rd_kafka_conf_set_opaque(conf, dr);
-                rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
-        }
-        rk = rd_kafka_new(type, conf, errstr, errstr_size);   /* takes ownership of conf */
-        if (rk == NULL)
-                rd_kafka_conf_destroy(conf);
-        return rk;
-}
-
-static void ce_time(int64_t ms, char buf[32]) {
-        time_t secs = (time_t)(ms / 1000);
-        struct tm tm;
-        char date[24];
-
-        gmtime_r(&secs, &tm);
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, 32, "%s.%03dZ", date, (int)(ms % 1000));
-}
 
 /* Produces a dead letter: the original key and bytes, the reason in headers. Delivery is
  * awaited before the batch commits (flush_dead_letters). */
 static void dead_letter(inv_svc_t *s, const char *topic, const char *source, const void *key,
                         size_t key_len, const void *value, size_t value_len, int32_t partition,
                         int64_t offset, const char *reason) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
-        char num[32];
+        rd_kafka_headers_t *h = kc_dlq_headers(source, partition, offset, "billing-invoicer",
+                                               reason);
         rd_kafka_resp_err_t err;
 
         bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s", source, (int)partition,
                     offset, reason);
-        rd_kafka_header_add(h, "dlq_reason", -1, reason, -1);
-        rd_kafka_header_add(h, "dlq_source_topic", -1, source, -1);
-        snprintf(num, sizeof(num), "%d", (int)partition);
-        rd_kafka_header_add(h, "dlq_source_partition", -1, num, -1);
-        snprintf(num, sizeof(num), "%" PRId64, offset);
-        rd_kafka_header_add(h, "dlq_source_offset", -1, num, -1);
-        rd_kafka_header_add(h, "dlq_service", -1, "billing-invoicer", -1);
         for (;;) {
                 err = rd_kafka_producev(s->s_dlq, RD_KAFKA_V_TOPIC(topic),
                                         RD_KAFKA_V_KEY(key, key_len),
@@ -265,7 +212,7 @@ static void handle_event_msg(inv_svc_t *s, rd_kafka_message_t *m) {
  * billed. Gives up after @timeout_ms (-1: never) and returns false then. */
 static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t *stop) {
         int64_t target[MAX_PARTITIONS];
-        int64_t deadline = mono_ms() + timeout_ms, last_log = mono_ms();
+        int64_t deadline = bg_time_mono_ms() + timeout_ms, last_log = bg_time_mono_ms();
 
         for (int p = 0; p < s->s_nevents; p++) {
                 int64_t lo, hi;
@@ -287,7 +234,7 @@ static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t 
                         return true;
                 if (*stop || s->s_fatal)
                         return false;
-                if (timeout_ms >= 0 && mono_ms() > deadline) {
+                if (timeout_ms >= 0 && bg_time_mono_ms() > deadline) {
                         for (int p = 0; p < s->s_nevents; p++)
                                 if (s->s_events_next[p] < target[p] && s->s_events_eof[p] < target[p])
                                         bg_log_warn("\"%s\" [%d] not read to its end %" PRId64
@@ -300,13 +247,13 @@ static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t 
                 m = rd_kafka_consumer_poll(s->s_events, 50);
                 if (m != NULL)
                         handle_event_msg(s, m);
-                if (timeout_ms < 0 && mono_ms() - last_log > 10000) {
+                if (timeout_ms < 0 && bg_time_mono_ms() - last_log > 10000) {
                         bg_log_info("catching up with \"%s\": %zu projects so far",
                                     s->s_topics.kt_events,
                                     inv_members_project_count(s->s_members));
-                        last_log = mono_ms();
+                        last_log = bg_time_mono_ms();
                 }
-                atomic_store(&s->s_heartbeat_ms, real_ms());
+                atomic_store(&s->s_heartbeat_ms, bg_time_now_ms());
         }
 }
 
@@ -765,7 +712,7 @@ typedef enum { BATCH_OK, BATCH_REPLAY, BATCH_FATAL } batch_t;
 static batch_t commit_batch(inv_svc_t *s) {
         inv_commit_t cm;
         char errstr[512];
-        double t0 = mono_s();
+        double t0 = bg_time_mono_s();
         pgx_err_t err;
 
         flush_dead_letters(s);
@@ -811,14 +758,14 @@ static batch_t commit_batch(inv_svc_t *s) {
         bg_counter_add(s->m_batches, 1);
         bg_gauge_set(s->m_held, (int64_t)s->s_nheld);
         bg_gauge_set(s->m_dedup_ids, (int64_t)inv_dedup_count(s->s_dedup));
-        bg_histogram_observe(s->m_batch_seconds, mono_s() - t0);
+        bg_histogram_observe(s->m_batch_seconds, bg_time_mono_s() - t0);
         return BATCH_OK;
 }
 
 /* Gathers a batch of usage messages, brings billing.events up to date, bills the batch
  * (and retries held records), and commits it with the offsets. */
 static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
-        int64_t deadline = 0, now, t_start = mono_ms(), t_gather, t_events = 0, t_bill;
+        int64_t deadline = 0, now, t_start = bg_time_mono_ms(), t_gather, t_events = 0, t_bill;
         size_t n = 0;
         bool events_current;
         batch_t rc = BATCH_OK;
@@ -829,13 +776,13 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                 int timeout = 100;
 
                 if (n > 0) {
-                        int64_t left = deadline - mono_ms();
+                        int64_t left = deadline - bg_time_mono_ms();
                         if (left <= 0)
                                 break;
                         timeout = (int)left;
                 }
                 m = rd_kafka_consumer_poll(s->s_usage, timeout);
-                atomic_store(&s->s_heartbeat_ms, real_ms());
+                atomic_store(&s->s_heartbeat_ms, bg_time_now_ms());
                 if (m == NULL) {
                         if (n == 0)
                                 break;          /* idle: look at held records and the clock */
@@ -851,16 +798,16 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                         continue;
                 }
                 if (n == 0)
-                        deadline = mono_ms() + s->s_conf->ic_batch_ms;
+                        deadline = bg_time_mono_ms() + s->s_conf->ic_batch_ms;
                 s->s_msgs[n++] = m;
         }
         if (*stop || s->s_fatal)
                 goto out;
-        t_gather = mono_ms();
+        t_gather = bg_time_mono_ms();
         /* Every event committed before now is folded before the batch is billed; if the
          * log cannot be read to its end now, nothing is judged "unknown" for good. */
         events_current = events_catch_up(s, CATCH_UP_MS, stop);
-        t_events = mono_ms();
+        t_events = bg_time_mono_ms();
         now = inv_clock_now(&s->s_clock);
         bg_gauge_set(s->m_clock, now);
         if (retry_held(s, now, events_current) != 0) {
@@ -872,14 +819,14 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                         rc = BATCH_FATAL;
                         goto out;
                 }
-        t_bill = mono_ms();
+        t_bill = bg_time_mono_ms();
         if (n > 0 || s->s_nunhold > 0 || s->s_nnewhold > 0) {
                 rc = commit_batch(s);
                 bg_log_debug("batch of %zu records, %zu lines: gathered in %" PRId64 " ms, "
                              "events caught up in %" PRId64 " ms, billed in %" PRId64 " ms, "
                              "committed in %" PRId64 " ms", n, s->s_batch.ib_nlines,
                              t_gather - t_start, t_events - t_gather, t_bill - t_events,
-                             mono_ms() - t_bill);
+                             bg_time_mono_ms() - t_bill);
         }
 out:
         for (size_t i = 0; i < n; i++)
@@ -921,7 +868,7 @@ static int publish_outbox(inv_svc_t *s) {
                 size_t len = strlen(hex) / 2;
                 uint8_t *buf = malloc(len ? len : 1);
                 rd_kafka_headers_t *h;
-                char ce_id[128], t[32];
+                char ce_id[128];
                 rd_kafka_resp_err_t perr;
 
                 if (buf == NULL) {
@@ -935,13 +882,7 @@ static int publish_outbox(inv_svc_t *s) {
                 }
                 (void)inv_parse_i64(PQgetvalue(res, i, 0), &last);
                 snprintf(ce_id, sizeof(ce_id), "%s/%s", number, PQgetvalue(res, i, 2));
-                ce_time(real_ms(), t);
-                h = rd_kafka_headers_new(5);
-                rd_kafka_header_add(h, "ce_id", -1, ce_id, -1);
-                rd_kafka_header_add(h, "ce_type", -1, "billing.Invoice", -1);
-                rd_kafka_header_add(h, "ce_source", -1, "billing-invoicer", -1);
-                rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-                rd_kafka_header_add(h, "ce_time", -1, t, -1);
+                h = kc_ce_headers(ce_id, "billing.Invoice", "/billing/invoicer", bg_time_now_ms());
                 do {
                         perr = rd_kafka_producev(s->s_txn, RD_KAFKA_V_TOPIC(s->s_topics.kt_invoices),
                                                  RD_KAFKA_V_KEY(number, strlen(number)),
@@ -1087,7 +1028,7 @@ static int finalize_due(inv_svc_t *s) {
 
 static bool health(void *opaque, char *why, size_t why_size) {
         inv_svc_t *s = opaque;
-        int64_t age = real_ms() - atomic_load(&s->s_heartbeat_ms);
+        int64_t age = bg_time_now_ms() - atomic_load(&s->s_heartbeat_ms);
 
         if (s->s_fatal) {
                 snprintf(why, why_size, "fatal error, stopping");
@@ -1139,7 +1080,7 @@ static int metrics_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         s->m_batch_seconds = bg_metrics_histogram(m, "billing_invoicer_commit_seconds",
                                                   "Time to commit one usage batch", NULL,
                                                   batch_bounds, 8);
-        atomic_store(&s->s_heartbeat_ms, real_ms());
+        atomic_store(&s->s_heartbeat_ms, bg_time_now_ms());
         s->s_admin = bg_admin_start(s->s_conf->ic_admin_addr, m, health, s, errstr, errstr_size);
         return s->s_admin ? 0 : -1;
 }
@@ -1166,6 +1107,7 @@ static void update_lag(inv_svc_t *s) {
 static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         const inv_conf_t *c = s->s_conf;
         char reader_group[200], txn_id[200];
+        kc_client_opts_t dlq_opts = {.kco_opaque = s, .kco_dr_msg_cb = on_dlq_delivery};
         const char *events_props[] = {"group.id", reader_group, "isolation.level", "read_committed",
                                       "enable.partition.eof", "true",
                                       "enable.auto.commit", "false",
@@ -1191,14 +1133,15 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         snprintf(reader_group, sizeof(reader_group), "%s-reader", c->ic_group);
         snprintf(txn_id, sizeof(txn_id), "%s-%s", c->ic_group, c->ic_instance);
         snprintf(s->s_marker_group, sizeof(s->s_marker_group), "%s-outbox", c->ic_group);
-        if ((s->s_events = client_new(RD_KAFKA_CONSUMER, events_props, NULL, errstr,
+        if ((s->s_events = kc_client_new(RD_KAFKA_CONSUMER, events_props, NULL, errstr,
                                       errstr_size)) == NULL ||
-            (s->s_usage = client_new(RD_KAFKA_CONSUMER, usage_props, NULL, errstr,
+            (s->s_usage = kc_client_new(RD_KAFKA_CONSUMER, usage_props, NULL, errstr,
                                      errstr_size)) == NULL ||
-            (s->s_dlq = client_new(RD_KAFKA_PRODUCER, dlq_props, s, errstr, errstr_size)) == NULL ||
-            (s->s_txn = client_new(RD_KAFKA_PRODUCER, txn_props, NULL, errstr,
+            (s->s_dlq = kc_client_new(RD_KAFKA_PRODUCER, dlq_props, &dlq_opts, errstr,
+                                      errstr_size)) == NULL ||
+            (s->s_txn = kc_client_new(RD_KAFKA_PRODUCER, txn_props, NULL, errstr,
                                    errstr_size)) == NULL ||
-            (s->s_marker = client_new(RD_KAFKA_CONSUMER, marker_props, NULL, errstr,
+            (s->s_marker = kc_client_new(RD_KAFKA_CONSUMER, marker_props, NULL, errstr,
                                       errstr_size)) == NULL)
                 return -1;
         s->s_nevents = kc_topic_partition_count(s->s_events, s->s_topics.kt_events,
@@ -1337,8 +1280,18 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                     conf->ic_admin_addr, conf->ic_clock, conf->ic_pg_schema);
         if (store_setup(s, stop) != 0 || outbox_recover(s) != 0)
                 goto out;
-        if (!events_catch_up(s, -1, stop))
-                goto stopped;
+        while (!events_catch_up(s, -1, stop)) {
+                /* Without a deadline only a stop request, a fatal error or a failed end
+                 * offsets query (a topic just created, the broker restarting) ends the
+                 * catch-up: the last is retried, never taken for a stop request. */
+                struct timespec pause = {1, 0};
+
+                if (*stop || s->s_fatal)
+                        goto stopped;
+                bg_log_warn("cannot ask \"%s\" for its end offsets yet: retrying in 1 s",
+                            s->s_topics.kt_events);
+                nanosleep(&pause, NULL);
+        }
         bg_log_info("caught up with \"%s\": %zu projects; %zu usage ids in the window, %zu held",
                     s->s_topics.kt_events, inv_members_project_count(s->s_members),
                     inv_dedup_count(s->s_dedup), s->s_nheld);
@@ -1364,9 +1317,9 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                         }
                         continue;
                 }
-                if (mono_ms() - s->s_last_finalize_mono >= conf->ic_finalize_every_ms) {
+                if (bg_time_mono_ms() - s->s_last_finalize_mono >= conf->ic_finalize_every_ms) {
                         int r = finalize_due(s);
-                        s->s_last_finalize_mono = mono_ms();
+                        s->s_last_finalize_mono = bg_time_mono_ms();
                         if (r < 0) {
                                 s->s_fatal = true;
                                 break;
@@ -1388,9 +1341,9 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                                 bg_log_info("forgot %zu usage ids older than the window", pruned);
                         s->s_last_prune_clock = now;
                 }
-                if (mono_ms() - s->s_last_lag_mono >= 1000) {
+                if (bg_time_mono_ms() - s->s_last_lag_mono >= 1000) {
                         update_lag(s);
-                        s->s_last_lag_mono = mono_ms();
+                        s->s_last_lag_mono = bg_time_mono_ms();
                 }
         }
 stopped:

@@ -15,6 +15,9 @@
 #include "bg_log.h"
 #include "bg_metrics.h"
 #include "codec.h"
+#include "bg_time.h"
+#include "kc_client.h"
+#include "kc_headers.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
 #include "pgx.h"
@@ -145,18 +148,6 @@ struct pj_proc_s {
         bg_gauge_t *m_lag;
 };
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool stopping(const pj_lane_t *l) {
         return *l->l_proc->p_stop || atomic_load(&l->l_proc->p_abort);
 }
@@ -171,27 +162,6 @@ static void discard_batch(pj_lane_t *l) {
 
 /* ------------------------------------------------------------------ Kafka */
 
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *const *props, void *opaque,
-                              void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-                              char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
-        rd_kafka_t *rk;
-
-        if (conf == NULL)
-                return NULL;
-        for (const char *const *p = props; p[0] != NULL; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        return NULL;
-                }
-        rd_kafka_conf_set_opaque(conf, opaque);
-        if (dr != NULL)
-                rd_kafka_conf_set_dr_msg_cb(conf, dr);
-        rk = rd_kafka_new(type, conf, errstr, errstr_size);   /* takes ownership of conf */
-        if (rk == NULL)
-                rd_kafka_conf_destroy(conf);
-        return rk;
-}
 
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         pj_lane_t *l = opaque;
@@ -236,7 +206,9 @@ static rd_kafka_t *consumer_new(pj_proc_t *pr, void *opaque, char *errstr, size_
         /* The group id only names the client: partitions are assigned by hand and offsets
          * are never committed to Kafka. */
         snprintf(group, sizeof(group), "billing-projector-%s", pr->p_schema);
-        return client_new(RD_KAFKA_CONSUMER, props, opaque, NULL, errstr, errstr_size);
+        kc_client_opts_t opts = {.kco_opaque = opaque};
+
+        return kc_client_new(RD_KAFKA_CONSUMER, props, &opts, errstr, errstr_size);
 }
 
 /* The high watermark of each of the lane's partitions: where a rebuild stops. */
@@ -281,19 +253,12 @@ static void update_lag(pj_lane_t *l) {
 
 static void dead_letter(pj_lane_t *l, const rd_kafka_message_t *m, const char *reason) {
         const char *dlq = l->l_proc->p_topics.kt_events_dlq;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
-        char num[32];
+        rd_kafka_headers_t *h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition,
+                                               m->offset, "billing-projector", reason);
         rd_kafka_resp_err_t err;
 
         bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s",
                     rd_kafka_topic_name(m->rkt), (int)m->partition, m->offset, reason);
-        rd_kafka_header_add(h, "dlq_reason", -1, reason, -1);
-        rd_kafka_header_add(h, "dlq_source_topic", -1, rd_kafka_topic_name(m->rkt), -1);
-        snprintf(num, sizeof(num), "%d", (int)m->partition);
-        rd_kafka_header_add(h, "dlq_source_partition", -1, num, -1);
-        snprintf(num, sizeof(num), "%" PRId64, m->offset);
-        rd_kafka_header_add(h, "dlq_source_offset", -1, num, -1);
-        rd_kafka_header_add(h, "dlq_service", -1, "billing-projector", -1);
         for (;;) {
                 err = rd_kafka_producev(l->l_dlq, RD_KAFKA_V_TOPIC(dlq),
                                         RD_KAFKA_V_KEY(m->key, m->key_len),
@@ -325,13 +290,13 @@ static void gather(pj_lane_t *l) {
                 rd_kafka_message_t *m;
 
                 if (l->l_nmsgs > 0) {
-                        double left = deadline - mono_s();
+                        double left = deadline - bg_time_mono_s();
                         if (left <= 0)
                                 break;
                         timeout = (int)(left * 1000) + 1;
                 }
                 m = rd_kafka_consumer_poll(l->l_consumer, timeout);
-                atomic_store(&l->l_heartbeat_ms, now_ms());
+                atomic_store(&l->l_heartbeat_ms, bg_time_now_ms());
                 if (m == NULL) {
                         if (l->l_nmsgs == 0)
                                 return;         /* idle: let the loop look around */
@@ -359,7 +324,7 @@ static void gather(pj_lane_t *l) {
                         continue;
                 }
                 if (l->l_nmsgs == 0)
-                        deadline = mono_s() + c->pc_batch_ms / 1000.0;
+                        deadline = bg_time_mono_s() + c->pc_batch_ms / 1000.0;
                 l->l_msgs[l->l_nmsgs++] = m;
         }
 }
@@ -500,12 +465,12 @@ static step_t process_batch(pj_lane_t *l) {
                 if (applied > 0 && c->pc_fault_kill_mid_batch > 0 &&
                     atomic_fetch_add(&pr->p_batches, 1) + 1 == c->pc_fault_kill_mid_batch)
                         kill = true;
-                t0 = mono_s();
+                t0 = bg_time_mono_s();
                 err = pj_store_commit(l->l_store, w, topic, l->l_next, MAX_PARTITIONS, kill, why,
                                       sizeof(why));
                 if (err != PGX_OK)
                         return pg_failed(l, err, "cannot commit a batch", why);
-                bg_histogram_observe(pr->m_txn_seconds, mono_s() - t0);
+                bg_histogram_observe(pr->m_txn_seconds, bg_time_mono_s() - t0);
                 bg_histogram_observe(pr->m_batch, (double)applied);
                 bg_counter_add(pr->m_txns, 1);
                 for (int i = 0; i < l->l_nparts; i++) {
@@ -599,9 +564,9 @@ static void *lane_main(void *opaque) {
                         fatal = !*l->l_proc->p_stop;
                         break;
                 }
-                if (now_ms() - last_lag > 1000) {
+                if (bg_time_now_ms() - last_lag > 1000) {
                         update_lag(l);
-                        last_lag = now_ms();
+                        last_lag = bg_time_now_ms();
                 }
         }
         discard_batch(l);
@@ -624,7 +589,7 @@ static bool health(void *opaque, char *why, size_t why_size) {
         }
         for (int i = 0; i < pr->p_nlanes; i++) {
                 pj_lane_t *l = &pr->p_lanes[i];
-                int64_t age = now_ms() - atomic_load(&l->l_heartbeat_ms);
+                int64_t age = bg_time_now_ms() - atomic_load(&l->l_heartbeat_ms);
 
                 if (!l->l_started || atomic_load(&l->l_done))
                         continue;
@@ -675,6 +640,7 @@ static int lane_setup(pj_lane_t *l, char *errstr, size_t errstr_size) {
         pj_proc_t *pr = l->l_proc;
         const pj_conf_t *c = pr->p_conf;
         const char *dlq_props[] = {"enable.idempotence", "true", "linger.ms", "5", NULL};
+        kc_client_opts_t dlq_opts = {0};
         codec_conf_t cc;
         pgx_err_t err;
 
@@ -700,10 +666,12 @@ static int lane_setup(pj_lane_t *l, char *errstr, size_t errstr_size) {
         if (err != PGX_OK)
                 return -1;
         atomic_store(&l->l_pg_up, true);
-        atomic_store(&l->l_heartbeat_ms, now_ms());
+        atomic_store(&l->l_heartbeat_ms, bg_time_now_ms());
+        dlq_opts.kco_opaque = l;
+        dlq_opts.kco_dr_msg_cb = on_dlq_delivery;
         if ((l->l_consumer = consumer_new(pr, l, errstr, errstr_size)) == NULL ||
-            (l->l_dlq = client_new(RD_KAFKA_PRODUCER, dlq_props, l, on_dlq_delivery, errstr,
-                                   errstr_size)) == NULL)
+            (l->l_dlq = kc_client_new(RD_KAFKA_PRODUCER, dlq_props, &dlq_opts, errstr,
+                                      errstr_size)) == NULL)
                 return -1;
         return assign_stored(l);
 }
@@ -753,7 +721,7 @@ static int run_lanes(pj_proc_t *pr, bool until_end) {
                 pj_lane_t *l = &pr->p_lanes[i];
                 l->l_until_end = until_end;
                 atomic_store(&l->l_done, false);
-                atomic_store(&l->l_heartbeat_ms, now_ms());
+                atomic_store(&l->l_heartbeat_ms, bg_time_now_ms());
                 if (until_end && query_end(l) != 0)
                         return -1;
         }
@@ -831,7 +799,7 @@ out:
 int pj_service_run(const pj_conf_t *conf, pj_mode_t mode, volatile sig_atomic_t *stop) {
         pj_proc_t *pr = calloc(1, sizeof(*pr));
         char errstr[1024];
-        double t0 = mono_s();
+        double t0 = bg_time_mono_s();
         pgx_err_t err;
         int rc = 1;
 
@@ -892,7 +860,7 @@ int pj_service_run(const pj_conf_t *conf, pj_mode_t mode, volatile sig_atomic_t 
                         rc = 1;
         } else if (run_lanes(pr, true) == 0) {
                 bg_log_info("rebuilt schema \"%s\" up to the end of \"%s\" in %.1f s",
-                            pr->p_schema, pr->p_topics.kt_events, mono_s() - t0);
+                            pr->p_schema, pr->p_topics.kt_events, bg_time_mono_s() - t0);
                 rc = mode == PJ_MODE_REBUILD_SWAP ? (swap_in(pr) == 0 ? 0 : 1) : 0;
         }
         bg_log_info("stopping (%s)", rc ? "error" : *stop ? "signal" : "done");

@@ -26,7 +26,8 @@
 #include "bg_json.h"
 #include "bg_log.h"
 #include "codec.h"
-#include "kc_conf.h"
+#include "bg_time.h"
+#include "kc_client.h"
 #include "kc_topics.h"
 
 #define LINE_MAX_BYTES (4 << 20)
@@ -39,31 +40,15 @@ typedef struct publisher_s {
         rd_kafka_t *p_results;
 } publisher_t;
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         char errstr[512];
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, sizeof(errstr));
-        rd_kafka_t *rk;
+        rd_kafka_t *rk = kc_client_new(type, props, NULL, errstr, sizeof(errstr));
 
-        if (conf == NULL)
-                goto err;
-        for (const char *const *p = props; p[0] != NULL; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0) {
-                        rd_kafka_conf_destroy(conf);
-                        goto err;
-                }
-        rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-        if (rk != NULL)
-                return rk;
-        rd_kafka_conf_destroy(conf);
-err:
-        fprintf(stderr, "billing-publish: %s\n", errstr);
-        exit(2);
+        if (rk == NULL) {
+                fprintf(stderr, "billing-publish: %s\n", errstr);
+                exit(2);
+        }
+        return rk;
 }
 
 /* Positions a read_committed consumer at the current end of every results partition,
@@ -119,7 +104,7 @@ static void fill_defaults(json_t *j, const char *id_field, bool with_issued_at) 
                 json_object_set_new(j, id_field, json_string(id));
         }
         if (with_issued_at && json_object_get(j, "issued_at") == NULL &&
-            bgj_time_format(now_ms(), ts))
+            bgj_time_format(bg_time_now_ms(), ts))
                 json_object_set_new(j, "issued_at", json_string(ts));
 }
 
@@ -190,11 +175,11 @@ static int publish_lines(publisher_t *p, bool commands, bg_uuid_t **ids_out, siz
 
 /* Waits for the result of every id, printing them as they come; 3 on timeout. */
 static int wait_results(publisher_t *p, bg_uuid_t *ids, size_t n, int timeout_s) {
-        int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+        int64_t deadline = bg_time_now_ms() + (int64_t)timeout_s * 1000;
         size_t left = n;
         int rc = 0;
 
-        while (left > 0 && now_ms() < deadline) {
+        while (left > 0 && bg_time_now_ms() < deadline) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p->p_results, 100);
                 bg_command_result_t res;
                 char errstr[512];

@@ -12,7 +12,7 @@
 #include "bg_env.h"
 #include "bg_log.h"
 #include "codec.h"
-#include "kc_conf.h"
+#include "kc_client.h"
 #include "kc_topics.h"
 
 static int register_schemas(void) {
@@ -34,7 +34,6 @@ static int register_schemas(void) {
 
 int main(int argc, char **argv) {
         char errstr[512];
-        rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         kc_topics_t topics;
         int ret;
@@ -48,15 +47,9 @@ int main(int argc, char **argv) {
                 bg_log_error("%s", errstr);
                 return 1;
         }
-        conf = kc_conf_from_env(errstr, sizeof(errstr));
-        if (conf == NULL) {
-                bg_log_error("%s", errstr);
-                return 1;
-        }
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        rk = kc_client_new(RD_KAFKA_PRODUCER, NULL, NULL, errstr, sizeof(errstr));
         if (rk == NULL) {
                 bg_log_error("cannot create Kafka client: %s", errstr);
-                rd_kafka_conf_destroy(conf);
                 return 1;
         }
         /* A broker that has just started may not know its controller yet: try again. */

@@ -12,23 +12,16 @@
 
 #include "bg_proc.h"
 #include "bg_test_support.h"
-#include "kc_conf.h"
+#include "kc_client.h"
 
 #define TIMEOUT_MS 30000
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         char errstr[512];
-        rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
 
         bg_test_env("BILLING_KAFKA_BOOTSTRAP");
-        conf = kc_conf_from_env(errstr, sizeof(errstr));
-        if (conf == NULL)
-                fail_msg("%s", errstr);
-        for (const char *const *p = props; p && p[0]; p += 2)
-                if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0)
-                        fail_msg("%s", errstr);
-        rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+        rk = kc_client_new(type, props, NULL, errstr, sizeof(errstr));
         if (rk == NULL)
                 fail_msg("%s", errstr);
         return rk;

@@ -1,0 +1,29 @@
+/*
+ * kc_client: a librdkafka client configured the way every service configures one: the
+ * environment first (kc_conf_from_env: bootstrap servers, KAFKA_<PROPERTY>), then the
+ * properties the caller requires, then its callbacks.
+ */
+#ifndef KC_CLIENT_H
+#define KC_CLIENT_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+typedef struct kc_client_opts_s {
+        void *kco_opaque;               /* passed to every callback */
+        void (*kco_dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+        void (*kco_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t *parts, void *opaque);
+        void (*kco_error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+} kc_client_opts_t;
+
+/*
+ * A new client of @type. @props is a NULL-terminated name, value, name, value ... list
+ * applied over the environment's settings (the caller's requirements win: a service's
+ * transactional.id or isolation.level is not the environment's to change). @opts may be
+ * NULL. Returns NULL with a reason in @errstr on a bad property or a failed rd_kafka_new.
+ */
+rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
+                          const kc_client_opts_t *opts, char *errstr, size_t errstr_size);
+
+#endif /* KC_CLIENT_H */
