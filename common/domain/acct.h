@@ -44,7 +44,11 @@ typedef struct acct_member_s {
 typedef struct acct_group_s {
         bg_uuid_t id;
         char name[BG_NAME_SIZE];
-        bg_profile_t profile;
+        /* The profile is kept packed (acct_group_profile() gives the whole of it); the
+         * fields read on hot paths are copied out. */
+        bg_currency_t billing_currency;
+        char country_code[BG_COUNTRY_CODE_SIZE];
+        bg_profile_packed_t *profile;
         bool deleted;
         int64_t created_seq;
         int64_t deleted_seq;                    /* 0 while active */
@@ -104,6 +108,8 @@ size_t acct_admin_count(const acct_state_t *st);
 /* Groups, projects and credits iterate in creation order, deleted ones included. */
 size_t acct_group_count(const acct_state_t *st);
 const acct_group_t *acct_group_at(const acct_state_t *st, size_t i);
+/* The full profile of @g, unpacked into @out. */
+void acct_group_profile(const acct_group_t *g, bg_profile_t *out);
 /* NULL when unknown; deleted groups are found (check ->deleted). */
 const acct_group_t *acct_find_group(const acct_state_t *st, const bg_uuid_t *id);
 

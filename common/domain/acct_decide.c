@@ -16,6 +16,9 @@
 
 #include "acct_internal.h"
 
+/* 9999-12-31T23:59:59.999Z: the latest credit time accepted (IssueCredit). */
+#define ACCT_TIME_MAX_MS INT64_C(253402300799999)
+
 typedef enum {
         D_OK = 0,
         D_REJECTED,
@@ -265,6 +268,16 @@ static bool validate(decide_t *d) {
                         bg_fmt(MSG(d), "invalid start_time: must be after the epoch");
                         return false;
                 }
+                /* Times every consumer can hold: PostgreSQL timestamptz, JSON (years up
+                 * to 9999), microseconds in int64. */
+                if (p->start_time > ACCT_TIME_MAX_MS) {
+                        bg_fmt(MSG(d), "invalid start_time: after 9999-12-31T23:59:59.999Z");
+                        return false;
+                }
+                if (p->has_expire_time && p->expire_time > ACCT_TIME_MAX_MS) {
+                        bg_fmt(MSG(d), "invalid expire_time: after 9999-12-31T23:59:59.999Z");
+                        return false;
+                }
                 if (p->has_expire_time && p->expire_time <= p->start_time) {
                         bg_fmt(MSG(d), "invalid expire_time: must be after start_time");
                         return false;
@@ -401,7 +414,7 @@ static dres_t do_create_billing_group(decide_t *d) {
                         return reject(d, BG_REJECT_NOT_FOUND,
                                       "copy_from billing group \"%s\" not found in account %s",
                                       ID(&p->copy_from), d->acct);
-                prof = src->profile;
+                acct_group_profile(src, &prof);
         } else {
                 profile_defaults(&prof);
         }
@@ -423,22 +436,23 @@ static dres_t do_create_billing_group(decide_t *d) {
 static dres_t do_update_billing_group(decide_t *d) {
         const bg_cmd_update_billing_group_t *p = &d->cmd->payload.update_billing_group;
         const acct_group_t *g = live_group(d, &p->billing_group_id);
-        bg_profile_t prof;
+        bg_profile_t prof, cur;
         uint32_t changed;
         bg_event_t *ev;
 
         if (g == NULL)
                 return group_not_found(d, &p->billing_group_id);
-        prof = g->profile;
+        acct_group_profile(g, &prof);
         bg_profile_apply_patch(&prof, &p->profile);
         if (!bg_v_profile(&prof, BG_PROFILE_F_ALL, true, "profile.", MSG(d)))
                 return invalid(d);
-        changed = bg_profile_diff(&g->profile, &prof);
+        acct_group_profile(g, &cur);
+        changed = bg_profile_diff(&cur, &prof);
         if ((changed & BG_PROFILE_F_BILLING_CURRENCY) && g->n_claimed_credits > 0)
                 return reject(d, BG_REJECT_FAILED_PRECONDITION,
                               "cannot change billing_currency of billing group \"%s\": %zu "
                               "claimed credits are in %s", ID(&g->id), g->n_claimed_credits,
-                              bg_currency_name(g->profile.billing_currency));
+                              bg_currency_name(g->billing_currency));
         if (p->has_name && strcmp(p->name, g->name) != 0) {
                 bg_evt_billing_group_renamed_t *e;
 
@@ -633,12 +647,12 @@ static dres_t do_claim_credit(decide_t *d) {
                 return reject(d, BG_REJECT_FAILED_PRECONDITION,
                               "cannot claim credit code \"%s\": it expired at %lld ms",
                               p->code, (long long)cr->expire_time);
-        if (cr->currency != g->profile.billing_currency)
+        if (cr->currency != g->billing_currency)
                 return reject(d, BG_REJECT_FAILED_PRECONDITION,
                               "cannot claim credit code \"%s\" for billing group \"%s\": the "
                               "credit is in %s, the group bills in %s", p->code, ID(&g->id),
                               bg_currency_name(cr->currency),
-                              bg_currency_name(g->profile.billing_currency));
+                              bg_currency_name(g->billing_currency));
         if (p->has_project_id) {
                 const acct_project_t *pr = live_project(d, &p->project_id);
 

@@ -12,6 +12,7 @@ typedef struct evolve_s {
         const bg_event_t *ev;
         char *errstr;
         size_t errstr_size;
+        bg_profile_packed_t *packed;    /* the profile of a group event, packed ahead */
 } evolve_t;
 
 static acct_err_t fail(evolve_t *e, acct_err_t err, const char *fmt, ...)
@@ -157,6 +158,7 @@ static acct_err_t check(evolve_t *e) {
         case BG_EVT_BILLING_PROFILE_UPDATED: {
                 const bg_evt_billing_profile_updated_t *p = &ev->payload.billing_profile_updated;
                 const acct_group_t *g = live_group(e, &p->billing_group_id);
+                bg_profile_t cur_profile, *cur = &cur_profile;
 
                 if (!bg_v_profile(&p->profile, BG_PROFILE_F_ALL, true, "profile.", msg,
                                   sizeof(msg)))
@@ -164,11 +166,12 @@ static acct_err_t check(evolve_t *e) {
                 if (g == NULL)
                         return fail(e, ACCT_ERR_INCONSISTENT, "no billing group \"%s\"",
                                     id_str(&p->billing_group_id, b1));
-                if (p->changed == 0 || p->changed != bg_profile_diff(&g->profile, &p->profile))
+                acct_group_profile(g, cur);
+                if (p->changed == 0 || p->changed != bg_profile_diff(cur, &p->profile))
                         return fail(e, ACCT_ERR_INCONSISTENT,
                                     "changed mask 0x%x does not match the profile change 0x%x",
                                     (unsigned)p->changed,
-                                    (unsigned)bg_profile_diff(&g->profile, &p->profile));
+                                    (unsigned)bg_profile_diff(cur, &p->profile));
                 if ((p->changed & BG_PROFILE_F_BILLING_CURRENCY) && g->n_claimed_credits > 0)
                         return fail(e, ACCT_ERR_INCONSISTENT,
                                     "billing_currency changed with claimed credits");
@@ -280,7 +283,7 @@ static acct_err_t check(evolve_t *e) {
                 if (g == NULL)
                         return fail(e, ACCT_ERR_INCONSISTENT, "no billing group \"%s\"",
                                     id_str(&p->billing_group_id, b1));
-                if (cr->currency != g->profile.billing_currency)
+                if (cr->currency != g->billing_currency)
                         return fail(e, ACCT_ERR_INCONSISTENT, "credit currency mismatch");
                 if (cr->has_expire_time && cr->expire_time <= ev->occurred_at)
                         return fail(e, ACCT_ERR_INCONSISTENT, "credit claimed after expiry");
@@ -346,7 +349,9 @@ static void apply(evolve_t *e) {
                 memset(g, 0, sizeof(*g));
                 g->id = p->billing_group_id;
                 memcpy(g->name, p->name, sizeof(g->name));
-                g->profile = p->profile;
+                g->billing_currency = p->profile.billing_currency;
+                memcpy(g->country_code, p->profile.country_code, sizeof(g->country_code));
+                g->profile = e->packed;
                 g->created_seq = ev->seq;
                 break;
         }
@@ -359,7 +364,12 @@ static void apply(evolve_t *e) {
         case BG_EVT_BILLING_PROFILE_UPDATED: {
                 const bg_evt_billing_profile_updated_t *p = &ev->payload.billing_profile_updated;
 
-                acct__group(st, &p->billing_group_id)->profile = p->profile;
+                acct_group_t *g = acct__group(st, &p->billing_group_id);
+
+                bg_profile_packed_free(g->profile);
+                g->profile = e->packed;
+                g->billing_currency = p->profile.billing_currency;
+                memcpy(g->country_code, p->profile.country_code, sizeof(g->country_code));
                 break;
         }
         case BG_EVT_BILLING_GROUP_DELETED: {
@@ -482,6 +492,14 @@ acct_err_t acct_evolve(acct_state_t *st, const bg_event_t *ev, char *errstr,
                 return err;
         if (acct__reserve(st) != ACCT_OK)
                 return fail(&e, ACCT_ERR_NOMEM, "out of memory");
+        /* The one allocation apply() needs is made here, so that apply cannot fail. */
+        if (ev->type == BG_EVT_BILLING_GROUP_CREATED || ev->type == BG_EVT_BILLING_PROFILE_UPDATED) {
+                e.packed = bg_profile_pack(ev->type == BG_EVT_BILLING_GROUP_CREATED
+                                                   ? &ev->payload.billing_group_created.profile
+                                                   : &ev->payload.billing_profile_updated.profile);
+                if (e.packed == NULL)
+                        return fail(&e, ACCT_ERR_NOMEM, "out of memory");
+        }
 
         apply(&e);
         if (same_command)

@@ -12,6 +12,8 @@ void acct_state_destroy(acct_state_t *st) {
         if (st == NULL)
                 return;
         free(st->members);
+        for (size_t i = 0; i < st->n_groups; i++)
+                bg_profile_packed_free(st->groups[i].profile);
         free(st->groups);
         free(st->projects);
         free(st->credits);
@@ -272,4 +274,8 @@ const char *acct_err_name(acct_err_t err) {
         case ACCT_ERR_ARG:          return "bad argument";
         }
         return "unknown";
+}
+
+void acct_group_profile(const acct_group_t *g, bg_profile_t *out) {
+        bg_profile_unpack(g->profile, out);
 }

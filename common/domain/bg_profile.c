@@ -1,4 +1,5 @@
 /* Billing profile helpers: field names, patching, comparison. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bg_profile.h"
@@ -100,4 +101,87 @@ uint32_t bg_profile_diff(const bg_profile_t *a, const bg_profile_t *b) {
         if (a->billing_currency != b->billing_currency)
                 m |= BG_PROFILE_F_BILLING_CURRENCY;
         return m;
+}
+
+/* ---- packed profiles ---- */
+
+/* The enums and counts, then every string of the profile NUL-terminated, in this order:
+ * billing_emails, billing_contact_emails, billing_extra_text, card_id, company,
+ * address_lines, city, state, zip_code, country_code, vat_id. */
+struct bg_profile_packed_s {
+        bg_payment_method_t payment_method;
+        bg_currency_t billing_currency;
+        uint8_t n_billing_emails, n_billing_contact_emails, n_address_lines;
+        char text[];
+};
+
+/* Visits every string field of @p in the packed order. */
+#define PROFILE_STRINGS(p, VISIT)                                                    \
+        do {                                                                         \
+                for (size_t i_ = 0; i_ < (p)->n_billing_emails; i_++)                \
+                        VISIT((p)->billing_emails[i_]);                              \
+                for (size_t i_ = 0; i_ < (p)->n_billing_contact_emails; i_++)        \
+                        VISIT((p)->billing_contact_emails[i_]);                      \
+                VISIT((p)->billing_extra_text);                                      \
+                VISIT((p)->card_id);                                                 \
+                VISIT((p)->company);                                                 \
+                for (size_t i_ = 0; i_ < (p)->n_address_lines; i_++)                 \
+                        VISIT((p)->address_lines[i_]);                               \
+                VISIT((p)->city);                                                    \
+                VISIT((p)->state);                                                   \
+                VISIT((p)->zip_code);                                                \
+                VISIT((p)->country_code);                                            \
+                VISIT((p)->vat_id);                                                  \
+        } while (0)
+
+bg_profile_packed_t *bg_profile_pack(const bg_profile_t *p) {
+        bg_profile_packed_t *pk;
+        size_t len = 0;
+        char *w;
+
+#define MEASURE(field) (len += strnlen((field), sizeof(field) - 1) + 1)
+        PROFILE_STRINGS(p, MEASURE);
+#undef MEASURE
+        pk = malloc(sizeof(*pk) + len);
+        if (pk == NULL)
+                return NULL;
+        pk->payment_method = p->payment_method;
+        pk->billing_currency = p->billing_currency;
+        pk->n_billing_emails = (uint8_t)p->n_billing_emails;
+        pk->n_billing_contact_emails = (uint8_t)p->n_billing_contact_emails;
+        pk->n_address_lines = (uint8_t)p->n_address_lines;
+        w = pk->text;
+#define COPY(field)                                                                  \
+        do {                                                                         \
+                size_t n_ = strnlen((field), sizeof(field) - 1);                     \
+                memcpy(w, (field), n_);                                              \
+                w[n_] = '\0';                                                        \
+                w += n_ + 1;                                                         \
+        } while (0)
+        PROFILE_STRINGS(p, COPY);
+#undef COPY
+        return pk;
+}
+
+void bg_profile_unpack(const bg_profile_packed_t *pk, bg_profile_t *out) {
+        const char *r = pk->text;
+
+        memset(out, 0, sizeof(*out));
+        out->payment_method = pk->payment_method;
+        out->billing_currency = pk->billing_currency;
+        out->n_billing_emails = pk->n_billing_emails;
+        out->n_billing_contact_emails = pk->n_billing_contact_emails;
+        out->n_address_lines = pk->n_address_lines;
+#define PASTE(field)                                                                 \
+        do {                                                                         \
+                size_t n_ = strlen(r);                                               \
+                memcpy((field), r, n_ + 1);                                          \
+                r += n_ + 1;                                                         \
+        } while (0)
+        PROFILE_STRINGS(out, PASTE);
+#undef PASTE
+}
+
+void bg_profile_packed_free(bg_profile_packed_t *pk) {
+        free(pk);
 }

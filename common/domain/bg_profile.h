@@ -153,4 +153,18 @@ void bg_profile_apply_patch(bg_profile_t *dst, const bg_profile_patch_t *patch);
 /* Bit mask of the fields that differ between @a and @b (list comparisons are ordered). */
 uint32_t bg_profile_diff(const bg_profile_t *a, const bg_profile_t *b);
 
+/*
+ * A profile packed into one allocation sized to its contents. A bg_profile_t is ~12 KiB
+ * of mostly empty fixed-size text; the account state keeps every billing group's profile
+ * packed (tens to hundreds of bytes) and unpacks one when a command needs it.
+ */
+typedef struct bg_profile_packed_s bg_profile_packed_t;
+
+/* A packed copy of @p (malloc'ed, free with bg_profile_packed_free), or NULL when out of
+ * memory. */
+bg_profile_packed_t *bg_profile_pack(const bg_profile_t *p);
+/* Writes the whole profile packed in @pk to @out. */
+void bg_profile_unpack(const bg_profile_packed_t *pk, bg_profile_t *out);
+void bg_profile_packed_free(bg_profile_packed_t *pk);   /* NULL is a no-op */
+
 #endif /* BG_PROFILE_H */

@@ -323,7 +323,7 @@ static void group_row(cmp_t *c, const PGresult *r) {
         bg_uuid_t id, gid;
         const audit_acct_t *aa = row_account(c, val(r, 0), &id, "billing group", key);
         const acct_group_t *g;
-        const bg_profile_t *p;
+        bg_profile_t profile, *p = &profile;
         size_t n;
 
         if (aa == NULL)
@@ -336,7 +336,7 @@ static void group_row(cmp_t *c, const PGresult *r) {
         }
         mark(c, &id, index_of(acct_group_at(aa->aa_state, 0), g, sizeof(*g), n, group_at,
                               aa->aa_state), n);
-        p = &g->profile;
+        acct_group_profile(g, p);
         diff_text(c, &id, "billing group", key, "name", g->name, val(r, 2));
         diff_text(c, &id, "billing group", key, "status", g->deleted ? "deleted" : "active",
                   val(r, 3));

@@ -215,7 +215,7 @@ pgx_err_t inv_finalize_one(inv_store_t *st, const char *number, const inv_member
 
         g = inv_members_group(m, &group, &acct);
         if (g != NULL)
-                snprintf(country, sizeof(country), "%s", g->profile.country_code);
+                snprintf(country, sizeof(country), "%s", g->country_code);
         vat = inv_conf_vat(conf, country);
 
         err = pgx_query(inv_store_conn(st),

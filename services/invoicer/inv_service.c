@@ -351,10 +351,10 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
                 snprintf(why, size, "billing group of project \"%s\" is unknown", proj->ip_name);
                 return BILL_REJECT;
         }
-        if (u->currency != g->profile.billing_currency) {
+        if (u->currency != g->billing_currency) {
                 snprintf(why, size, "currency %s differs from the billing group's %s",
                          bg_currency_name(u->currency),
-                         bg_currency_name(g->profile.billing_currency));
+                         bg_currency_name(g->billing_currency));
                 return BILL_REJECT;
         }
         if (u->has_amount) {
@@ -378,7 +378,7 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
         c.ic_group = &group;
         c.ic_account = &proj->ip_account;
         c.ic_group_name = g->name;
-        c.ic_currency = g->profile.billing_currency;
+        c.ic_currency = g->billing_currency;
         c.ic_period_begin = target;
         c.ic_period_end = inv_period_next(target);
         c.ic_project = &u->project_id;

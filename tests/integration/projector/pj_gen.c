@@ -341,7 +341,7 @@ int pjg_random_step(pjg_t *g, pjg_account_t *a, pjg_emit_fn emit, void *opaque) 
                          (unsigned long long)++g->g_counter);
                 cmd->payload.issue_credit.value = (int64_t)(1 + pick(g, 500)) * 1000000 +
                                                   (pick(g, 2) ? 0 : 123456);
-                cmd->payload.issue_credit.currency = grp->profile.billing_currency;
+                cmd->payload.issue_credit.currency = grp->billing_currency;
                 cmd->payload.issue_credit.type = (bg_credit_type_t)(1 + pick(g, 13));
                 cmd->payload.issue_credit.start_time = g->g_now - 86400000;
                 if (pick(g, 2)) {
@@ -360,7 +360,7 @@ int pjg_random_step(pjg_t *g, pjg_account_t *a, pjg_emit_fn emit, void *opaque) 
                 grp = NULL;
                 for (size_t i = 0; i < acct_group_count(st); i++) {
                         const acct_group_t *x = acct_group_at(st, i);
-                        if (!x->deleted && x->profile.billing_currency == cr->currency)
+                        if (!x->deleted && x->billing_currency == cr->currency)
                                 grp = x;
                 }
                 if (grp == NULL)

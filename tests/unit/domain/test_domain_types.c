@@ -1,5 +1,7 @@
 /* Names of the domain enums, the profile helpers and the validators behind
  * invalid_argument. */
+#include <stdio.h>
+
 #include "domain_fixture.h"
 
 static void command_names_round_trip(void **state) {
@@ -164,6 +166,51 @@ static void email_validation(void **state) {
         fx_free(fx);
 }
 
+/* A packed profile gives back every field exactly: full lists and strings at their
+ * limits, empty ones, and the enums. */
+static void packed_profile_round_trip(void **state) {
+        static bg_profile_t full, out;
+        bg_profile_t empty;
+        bg_profile_packed_t *pk;
+
+        memset(&full, 0, sizeof(full));
+        full.n_billing_emails = BG_BILLING_EMAILS_MAX;
+        for (size_t i = 0; i < BG_BILLING_EMAILS_MAX; i++)
+                snprintf(full.billing_emails[i], BG_EMAIL_SIZE, "billing%zu@example.com", i);
+        full.n_billing_contact_emails = 1;
+        memset(full.billing_contact_emails[0], 'c', BG_EMAIL_MAX);
+        memset(full.billing_extra_text, 'x', sizeof(full.billing_extra_text) - 1);
+        full.payment_method = BG_PAYMENT_CARD;
+        snprintf(full.card_id, sizeof(full.card_id), "card_1");
+        snprintf(full.company, sizeof(full.company), "Acme Oy");
+        full.n_address_lines = BG_ADDRESS_LINES_MAX;
+        for (size_t i = 0; i < BG_ADDRESS_LINES_MAX; i++)
+                snprintf(full.address_lines[i], BG_ADDRESS_LINE_SIZE, "line %zu", i);
+        memset(full.address_lines[2], 0, BG_ADDRESS_LINE_SIZE);        /* an empty one */
+        snprintf(full.city, sizeof(full.city), "Helsinki");
+        snprintf(full.zip_code, sizeof(full.zip_code), "00100");
+        snprintf(full.country_code, sizeof(full.country_code), "FI");
+        snprintf(full.vat_id, sizeof(full.vat_id), "FI12345678");
+        full.billing_currency = BG_CURRENCY_EUR;
+
+        pk = bg_profile_pack(&full);
+        assert_non_null(pk);
+        memset(&out, 0x5a, sizeof(out));
+        bg_profile_unpack(pk, &out);
+        assert_int_equal(bg_profile_diff(&full, &out), 0);
+        assert_memory_equal(&full, &out, sizeof(full));
+        bg_profile_packed_free(pk);
+
+        memset(&empty, 0, sizeof(empty));
+        empty.payment_method = BG_PAYMENT_EMAIL;
+        empty.billing_currency = BG_CURRENCY_JPY;
+        pk = bg_profile_pack(&empty);
+        bg_profile_unpack(pk, &out);
+        assert_memory_equal(&empty, &out, sizeof(empty));
+        bg_profile_packed_free(pk);
+        bg_profile_packed_free(NULL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(command_names_round_trip),
@@ -171,6 +218,7 @@ int main(void) {
                 cmocka_unit_test(enum_names),
                 cmocka_unit_test(patch_and_diff),
                 cmocka_unit_test(email_validation),
+                cmocka_unit_test(packed_profile_round_trip),
         };
         return cmocka_run_group_tests_name("domain types", tests, NULL, NULL);
 }
