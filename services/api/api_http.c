@@ -15,6 +15,7 @@
 #include "bg_admin.h"
 #include "bg_json.h"
 #include "bg_log.h"
+#include "codec_walk.h"
 #include "pgx.h"
 
 /* ------------------------------------------------------------------ replies */
@@ -313,6 +314,41 @@ static void quote_safe(const char *s, char *out, size_t size) {
         out[i] = '\0';
 }
 
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Percent-decoding of the path and the query arguments (MHD_OPTION_UNESCAPE_CALLBACK)
+ * that leaves "%00" as it is: libmicrohttpd's own decoder writes a NUL byte there, and the
+ * C string then ends early, so "/v1/billing-group/<id>%00junk" would be routed as
+ * "/v1/billing-group/<id>" and "/v1/account/%00" as "/v1/account". Kept as text, such a
+ * segment or value is simply not a valid id (400 / 404). */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s) {
+        char *r = s, *w = s;
+
+        (void)cls;
+        (void)conn;
+        while (*r != '\0') {
+                int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
+                int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+
+                if (lo >= 0 && (hi | lo) != 0) {
+                        *w++ = (char)(hi << 4 | lo);
+                        r += 3;
+                } else {
+                        *w++ = *r++;
+                }
+        }
+        *w = '\0';
+        return (size_t)(w - s);
+}
+
 static void dispatch(api_req_t *req, const char *url) {
         char *seg[API_MAX_SEGMENTS + 1], shown[48];
         const api_route_t *route = NULL;
@@ -322,6 +358,13 @@ static void dispatch(api_req_t *req, const char *url) {
         quote_safe(url, shown, sizeof(shown));
         if (strlen(url) >= sizeof(req->ar_path)) {
                 api_reply_error(req, 414, "invalid_argument", "path too long");
+                return;
+        }
+        /* Path segments reach PostgreSQL as text (project names, invoice numbers): bytes
+         * that are not UTF-8 would make it fail the query (a 500) rather than not match. */
+        if (!codec_utf8_valid((const uint8_t *)url, strlen(url))) {
+                api_reply_error(req, 400, "invalid_argument", "path is not valid UTF-8: \"%s\"",
+                                shown);
                 return;
         }
         strcpy(req->ar_path, url);
@@ -492,6 +535,7 @@ int api_http_start(api_svc_t *svc, char *errstr, size_t errstr_size) {
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->ac_idle_timeout_s,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, svc,
+                MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
                 MHD_OPTION_END);
         if (svc->as_daemon == NULL) {
                 snprintf(errstr, errstr_size, "cannot listen on \"%s\"", c->ac_listen);
