@@ -1276,8 +1276,8 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
         }
-        bg_log_info("admin port on %s (/healthz, /metrics); clock %s; schema \"%s\"",
-                    conf->ic_admin_addr, conf->ic_clock, conf->ic_pg_schema);
+        bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics); clock %s; schema \"%s\"",
+                    bg_admin_port(s->s_admin), conf->ic_clock, conf->ic_pg_schema);
         if (store_setup(s, stop) != 0 || outbox_recover(s) != 0)
                 goto out;
         while (!events_catch_up(s, -1, stop)) {

@@ -818,7 +818,7 @@ int pj_service_run(const pj_conf_t *conf, pj_mode_t mode, volatile sig_atomic_t 
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
         }
-        bg_log_info("admin port on %s (/healthz, /metrics)", conf->pc_admin_addr);
+        bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics)", bg_admin_port(pr->p_admin));
 
         if (mode != PJ_MODE_RUN) {
                 bg_log_info("rebuild: dropping schema \"%s\" and replaying \"%s\" from offset 0",

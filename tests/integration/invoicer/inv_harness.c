@@ -39,8 +39,22 @@ static void track_child(pid_t pid) {
                 children[nchildren++] = pid;
 }
 
+/* The admin port the current instance bound (it is started with port 0, so that tests
+ * running side by side never collide), read from its log; -1 until it has logged it. */
 static int admin_port_of(invh_t *t) {
-        return 20000 + (int)((getpid() * 7 + t->t_starts * 13) % 20000);
+        static const char needle[] = "admin port on 127.0.0.1:";
+        char path[300], line[8192], *at;
+        int port = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s-invoicer-%d.log", t->t_cmd->ch_log, t->t_starts);
+        if ((f = fopen(path, "r")) == NULL)
+                return -1;
+        while (port < 0 && fgets(line, sizeof(line), f) != NULL)
+                if ((at = strstr(line, needle)) != NULL)
+                        port = atoi(at + sizeof(needle) - 1);
+        fclose(f);
+        return port;
 }
 
 int64_t invh_real_ms(void) {
@@ -136,7 +150,7 @@ pid_t invh_start(invh_t *t, char *const env[]) {
         snprintf(vars[0], sizeof(vars[0]), "BILLING_INVOICER_SCHEMA=%s", t->t_schema);
         snprintf(vars[1], sizeof(vars[1]), "BILLING_INVOICER_GROUP=%s", t->t_group);
         snprintf(vars[2], sizeof(vars[2]), "BILLING_CLOCK=file:%s", t->t_clock_path);
-        snprintf(vars[3], sizeof(vars[3]), "BILLING_ADMIN_ADDR=127.0.0.1:%d", admin_port_of(t));
+        snprintf(vars[3], sizeof(vars[3]), "BILLING_ADMIN_ADDR=127.0.0.1:0");
         snprintf(vars[4], sizeof(vars[4]), "BILLING_SCHEMAS_DIR=%s", BG_SCHEMAS_DIR);
         snprintf(vars[5], sizeof(vars[5]), "BILLING_FINALIZE_INTERVAL_MS=200");
         snprintf(vars[6], sizeof(vars[6]), "BILLING_BATCH_MS=50");
@@ -392,12 +406,16 @@ int64_t invh_metric(invh_t *t, const char *series) {
         char buf[65536], req[128];
         size_t len = 0;
         ssize_t r;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), port = admin_port_of(t);
         char *p;
 
+        if (port <= 0) {
+                close(fd);
+                return -1;
+        }
         memset(&sa, 0, sizeof(sa));
         sa.sin_family = AF_INET;
-        sa.sin_port = htons((uint16_t)admin_port_of(t));
+        sa.sin_port = htons((uint16_t)port);
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         assert_true(fd >= 0);
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
