@@ -105,3 +105,17 @@ int kc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
         rd_kafka_topic_destroy(rkt);
         return n;
 }
+
+rd_kafka_resp_err_t kc_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                  int64_t *lo, int64_t *hi, int timeout_ms) {
+        rd_kafka_resp_err_t err;
+
+        for (int attempt = 0;; attempt++) {
+                err = rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+                if (attempt >= 50 || (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+                                      err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                                      err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
+                        return err;
+                usleep(200 * 1000);
+        }
+}

@@ -44,4 +44,10 @@ int kc_topics_ensure(rd_kafka_t *rk, const kc_topics_t *t, int timeout_ms, char 
 int kc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
 
+/* The low and high watermarks of @topic [@partition], asked of the broker. A partition
+ * whose leader is moving (a topic just created, a broker just restarted) answers "not
+ * leader" for a moment: those answers are retried for up to ten seconds. */
+rd_kafka_resp_err_t kc_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                  int64_t *lo, int64_t *hi, int timeout_ms);
+
 #endif /* KC_TOPICS_H */

@@ -176,8 +176,7 @@ static int position_at_end(api_bus_t *bus, char *errstr, size_t errstr_size) {
         for (int p = 0; p < n; p++) {
                 int64_t lo, hi;
 
-                err = rd_kafka_query_watermark_offsets(bus->ab_consumer, topic, p, &lo, &hi,
-                                                       KAFKA_TIMEOUT_MS);
+                err = kc_watermarks(bus->ab_consumer, topic, p, &lo, &hi, KAFKA_TIMEOUT_MS);
                 if (err) {
                         snprintf(errstr, errstr_size, "cannot read the end of \"%s\" [%d]: %s",
                                  topic, p, rd_kafka_err2str(err));

@@ -241,21 +241,9 @@ static int setup(verify_t *v, char *errstr, size_t errstr_size) {
                 return -1;
         }
         for (int p = 0; p < v->v_nparts; p++) {
-                rd_kafka_resp_err_t err;
+                rd_kafka_resp_err_t err = kc_watermarks(v->v_rk, v->v_topic, p, &v->v_lo[p],
+                                                        &v->v_hi[p], KAFKA_TIMEOUT_MS);
 
-                /* A partition whose leader is moving (a topic just created, a broker just
-                 * restarted) answers "not leader" for a moment: ask again. */
-                for (int attempt = 0;; attempt++) {
-                        err = rd_kafka_query_watermark_offsets(v->v_rk, v->v_topic, p,
-                                                               &v->v_lo[p], &v->v_hi[p],
-                                                               KAFKA_TIMEOUT_MS);
-                        if (attempt >= 50 ||
-                            (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
-                             err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-                             err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
-                                break;
-                        usleep(200 * 1000);
-                }
                 if (err) {
                         snprintf(errstr, errstr_size, "cannot read the offsets of \"%s\" [%d]: %s",
                                  v->v_topic, p, rd_kafka_err2str(err));

@@ -218,8 +218,8 @@ static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t 
                 int64_t lo, hi;
                 /* Asked through the producer: the consumer's connection may be parked in a
                  * long-poll fetch (fetch.wait.max.ms) that would delay the answer. */
-                if (rd_kafka_query_watermark_offsets(s->s_dlq, s->s_topics.kt_events, p, &lo,
-                                                     &hi, KAFKA_TIMEOUT_MS) != 0)
+                if (kc_watermarks(s->s_dlq, s->s_topics.kt_events, p, &lo, &hi,
+                                  KAFKA_TIMEOUT_MS) != 0)
                         return false;
                 target[p] = hi;
         }

@@ -216,7 +216,7 @@ static int query_end(pj_lane_t *l) {
         for (int i = 0; i < l->l_nparts; i++) {
                 int p = l->l_parts[i];
                 int64_t lo, hi;
-                rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+                rd_kafka_resp_err_t err = kc_watermarks(
                         l->l_consumer, l->l_proc->p_topics.kt_events, p, &lo, &hi, KAFKA_TIMEOUT_MS);
                 if (err) {
                         bg_log_error("cannot read the end of \"%s\" [%d]: %s",

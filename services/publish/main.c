@@ -61,7 +61,7 @@ static rd_kafka_t *results_from_end(const publisher_t *p, int nparts) {
 
         for (int i = 0; i < nparts; i++) {
                 int64_t lo, hi;
-                if (rd_kafka_query_watermark_offsets(rk, p->p_topics.kt_results, i, &lo, &hi,
+                if (kc_watermarks(rk, p->p_topics.kt_results, i, &lo, &hi,
                                                      10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         fprintf(stderr, "billing-publish: cannot read the end of \"%s\"\n",
                                 p->p_topics.kt_results);

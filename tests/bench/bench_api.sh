@@ -57,15 +57,28 @@ PIDS="$PIDS $!"
 psql -q "$BILLING_PG_CONNINFO" -c "CREATE SCHEMA $INV" >/dev/null
 PGOPTIONS="-c search_path=$INV" psql -q "$BILLING_PG_CONNINFO" \
         -f "$SRC/services/invoicer/migrations/001_invoices.sql" >/dev/null
-BILLING_API_ADDR="127.0.0.1:$PORT" BILLING_ADMIN_ADDR=127.0.0.1:0 BILLING_PG_SCHEMA="$RM" \
-BILLING_INVOICER_SCHEMA="$INV" BILLING_API_SCHEMA="$API" \
-BILLING_API_SERVICE_TOKENS="billing:$SERVICE_SHA" BILLING_API_PG_POOL="$C" \
-BILLING_API_MIGRATIONS_DIR="$SRC/services/api/migrations" BILLING_API_WRITE_TIMEOUT_MS=60000 \
-        "$BUILD/services/api/billing-api" >"$WORK/api.log" 2>&1 &
-PIDS="$PIDS $!"
-i=0
+start_api() {
+        BILLING_API_ADDR="127.0.0.1:$PORT" BILLING_ADMIN_ADDR=127.0.0.1:0 BILLING_PG_SCHEMA="$RM" \
+        BILLING_INVOICER_SCHEMA="$INV" BILLING_API_SCHEMA="$API" \
+        BILLING_API_SERVICE_TOKENS="billing:$SERVICE_SHA" BILLING_API_PG_POOL="$C" \
+        BILLING_API_MIGRATIONS_DIR="$SRC/services/api/migrations" BILLING_API_WRITE_TIMEOUT_MS=60000 \
+                "$BUILD/services/api/billing-api" >>"$WORK/api.log" 2>&1 &
+        API_PID=$!
+        PIDS="$PIDS $API_PID"
+}
+# Right after the topics are created the broker may not have elected their leaders yet,
+# and billing-api gives up at start on "Not leader for partition": start it again then.
+start_api
+i=0 starts=1
 until grep -q "api listening" "$WORK/api.log"; do
         i=$((i + 1)); [ $i -lt 600 ] || { cat "$WORK/api.log" >&2; exit 1; }
+        if ! kill -0 "$API_PID" 2>/dev/null; then
+                [ $starts -lt 5 ] || { cat "$WORK/api.log" >&2; exit 1; }
+                echo "billing-api exited at start; starting it again" >&2
+                sleep 1
+                start_api
+                starts=$((starts + 1))
+        fi
         sleep 0.1
 done
 
@@ -119,4 +132,14 @@ printf '%-58s %12s %10s\n' "read path (concurrency $C, ${D}s)" "requests/s" "p99
 printf '%-58s %12s %10s\n' "API GET /v1/billing-group/{id} (wrk)" "$API_RPS" "$API_P99"
 printf '%-58s %12s %10s\n' "PostgreSQL: group query alone (pgbench)" "$G_TPS" "$G_P99"
 printf '%-58s %12s %10s\n' "PostgreSQL: token lookup + group query (pgbench)" "$R_TPS" "$R_P99"
+# For tests/bench/report: one JSON line; the API's peak RSS read while it still runs.
+API_RSS=$(awk '/^VmHWM:/ {print $2}' "/proc/$API_PID/status" 2>/dev/null || echo -1)
+ms() {  # ms <wrk or pgbench latency, e.g. 1.23ms, 850.00us, 1.02s>: milliseconds
+        echo "$1" | awk '/us$/ {printf "%.3f", $1 / 1000; next} /ms$/ {printf "%.3f", $1 + 0; next}
+                         /s$/ {printf "%.3f", $1 * 1000; next} {print -1}'
+}
+echo "BENCH {\"bench\":\"api\",\"connections\":$C,\"seconds\":$D,\"requests_per_s\":${API_RPS:-0},\
+\"p99_ms\":$(ms "$API_P99"),\"pgbench_group_tps\":${G_TPS:-0},\"pgbench_group_p99_ms\":$(ms "$G_P99"),\
+\"pgbench_request_tps\":${R_TPS:-0},\"pgbench_request_p99_ms\":$(ms "$R_P99"),\
+\"non2xx\":${NON2XX:-0},\"rss_peak_kib\":${API_RSS:--1}}"
 [ -z "$NON2XX" ] || { echo "wrk saw $NON2XX non-2xx answers" >&2; exit 1; }

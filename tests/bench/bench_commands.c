@@ -212,6 +212,22 @@ static void *publish(void *opaque) {
         return NULL;
 }
 
+/* Peak resident set (VmHWM) of @pid in KiB, or -1. */
+static long peak_rss_kib(pid_t pid) {
+        char path[64], line[256];
+        long v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        if ((f = fopen(path, "r")) == NULL)
+                return -1;
+        while (fgets(line, sizeof(line), f) != NULL)
+                if (strncmp(line, "VmHWM:", 6) == 0)
+                        v = atol(line + 6);
+        fclose(f);
+        return v;
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
         return x < y ? -1 : x > y;
@@ -231,6 +247,7 @@ int main(int argc, char **argv) {
         double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat;
         pid_t pid;
         kc_topic_spec_t spec;
+        long rss_peak;
 
         if (n < 1000 || lat_secs < 1) {
                 fprintf(stderr, "usage: %s [commands >= 1000] [latency-seconds >= 1]\n", argv[0]);
@@ -315,6 +332,7 @@ int main(int argc, char **argv) {
                 pthread_join(thr, NULL);
         }
         qsort(lat, lat_got, sizeof(double), cmp_double);
+        rss_peak = peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 30000);
 
         printf("%-44s %14s %10s\n", "benchmark", "value", "vs raw");
@@ -327,9 +345,10 @@ int main(int argc, char **argv) {
         printf("%-44s %14.0f\n", "latency run rate (commands/s)", rate);
         printf("BENCH {\"name\":\"commands\",\"commands\":%u,\"raw_produce_per_s\":%.0f,"
                "\"commands_per_s\":%.0f,\"ratio\":%.3f,\"latency_rate\":%.0f,"
-               "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+               "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+               "\"record_bytes\":%zu,\"rss_peak_kib\":%ld}\n",
                n, raw, cps, cps / raw, rate, lat_got, lat_got ? lat[lat_got / 2] * 1000 : -1,
-               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1);
+               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1, sample_len, rss_peak);
         free(sent_at);
         free(lat);
         cmdh_destroy(h);

@@ -308,8 +308,9 @@ int main(int argc, char **argv) {
                        total == total_expected ? "ok" : "MISMATCH", total, total_expected);
                 printf("BENCH {\"bench\":\"invoicer\",\"records\":%" PRId64 ",\"raw_per_s\":%.0f,"
                        "\"invoicer_per_s\":%.0f,\"ratio\":%.3f,\"rss_kib\":[%ld,%ld,%ld],"
-                       "\"total_ok\":%s}\n", n, raw_rate, rate, rate / raw_rate, rss[0], rss[1],
-                       rss[2], total == total_expected ? "true" : "false");
+                       "\"total_ok\":%s,\"rss_peak_kib\":%ld}\n", n, raw_rate, rate,
+                       rate / raw_rate, rss[0], rss[1], rss[2],
+                       total == total_expected ? "true" : "false", hwm[2]);
         }
         snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
         PQclear(PQexec(pg, sql));

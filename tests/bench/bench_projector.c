@@ -232,6 +232,22 @@ static double pg_cpu_seconds(void) {
         return total;
 }
 
+/* Peak resident set (VmHWM) of @pid in KiB, or -1. */
+static long peak_rss_kib(pid_t pid) {
+        char path[64], line[256];
+        long v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        if ((f = fopen(path, "r")) == NULL)
+                return -1;
+        while (fgets(line, sizeof(line), f) != NULL)
+                if (strncmp(line, "VmHWM:", 6) == 0)
+                        v = atol(line + 6);
+        fclose(f);
+        return v;
+}
+
 static long long pg_value(PGconn *conn, const char *sql) {
         PGresult *res = PQexec(conn, sql);
         long long v = -1;
@@ -255,6 +271,7 @@ int main(void) {
         size_t raw_n;
         int64_t end;
         long long stored = 0, audit;
+        long rss_peak;
         PGconn *conn;
         pid_t pid;
         int status;
@@ -332,6 +349,7 @@ int main(void) {
         proj_cpu = cpu_seconds(pid);
         pg_cpu1 = pg_cpu_seconds();
         getloadavg(load, 3);
+        rss_peak = peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 10000);
 
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.audit_log", schema);
@@ -353,6 +371,14 @@ int main(void) {
         printf("audit_log:    %lld rows (%s)\n", audit,
                audit == (long long)b.produced ? "one per event" : "MISMATCH");
         printf("target:       50000 events/s: %s\n", b.produced / proj_s >= 50000 ? "met" : "NOT met");
+        printf("BENCH {\"bench\":\"projector\",\"events\":%zu,\"bytes_per_event\":%.0f,"
+               "\"raw_consume_per_s\":%.0f,\"projected_per_s\":%.0f,\"ratio\":%.3f,"
+               "\"seconds\":%.2f,\"projector_cpu_s\":%.1f,\"pg_cpu_s\":%.1f,"
+               "\"audit_ok\":%s,\"rss_peak_kib\":%ld,\"events_topic\":\"%s\"}\n",
+               b.produced, (double)b.bytes / (double)b.produced, raw_n / raw_s,
+               b.produced / proj_s, (b.produced / proj_s) / (raw_n / raw_s), proj_s, proj_cpu,
+               pg_cpu0 >= 0 && pg_cpu1 >= 0 ? pg_cpu1 - pg_cpu0 : -1.0,
+               audit == (long long)b.produced ? "true" : "false", rss_peak, b.topics.kt_events);
         PQfinish(conn);
         rd_kafka_destroy(b.producer);
         return audit == (long long)b.produced ? 0 : 1;
