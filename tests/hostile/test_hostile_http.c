@@ -591,7 +591,7 @@ static void http_hostile_corpus(void **state) {
                          "AND company = $1 AND city = $1 AND vat_id = $1 AND "
                          "address_lines[2] = $1", t->at_schema);
                 assert_int_equal(q(t, sql, acc[i].s), 1);
-                snprintf(path, sizeof(path), "/v1/billing-group/%s", acc[i].id);
+                snprintf(path, sizeof(path), "/v1/billing-group/%.36s", acc[i].id);
                 apit_req(t, "GET", path, token, NULL, NULL, &r);
                 apit_expect(&r, 200, NULL);
                 assert_string_equal(apit_str(&r, "billing_group.billing_group_name"), acc[i].s);
