@@ -29,17 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_mix.h"
 #include "bg_cmd_harness.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
 #include "kc_admin.h"
 #include "kc_conf.h"
 
-/* The mix, per account (20 commands): CreateAccount, two CreateBillingGroup,
- * SetPrimaryBillingGroup, ten CreateProject (alternating groups), four AssignProjects
- * (one project each, to the other group) and two UpdateBillingGroup renames. Projects
- * move and get created far more often than accounts and groups on a real platform. */
-#define MIX 20
+
 
 static double now_s(void) {
         struct timespec ts;
@@ -67,65 +64,6 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
                 exit(1);
         }
         return rk;
-}
-
-/* Command i of the backlog: command i % MIX of account i / MIX (see MIX). The command id
- * carries i in its last 4 bytes so results map back without a table; ids of groups and
- * projects are derived from the account's so that later commands can name them. */
-static void make_command(bg_command_t *cmd, const bg_uuid_t *base, uint32_t i, uint32_t salt) {
-        uint32_t acct = i / MIX, k = i % MIX;
-        bg_uuid_t account = *base, g[2];
-        bg_command_type_t type;
-
-        account.b[8] = (uint8_t)(salt);
-        memcpy(&account.b[12], &acct, 4);
-        for (int j = 0; j < 2; j++) {
-                g[j] = account;
-                g[j].b[0] ^= (uint8_t)(0x10 + j);
-        }
-        type = k == 0 ? BG_CMD_CREATE_ACCOUNT
-               : k <= 2 ? BG_CMD_CREATE_BILLING_GROUP
-               : k == 3 ? BG_CMD_SET_PRIMARY_BILLING_GROUP
-               : k <= 13 ? BG_CMD_CREATE_PROJECT
-               : k <= 17 ? BG_CMD_ASSIGN_PROJECTS
-                         : BG_CMD_UPDATE_BILLING_GROUP;
-        cmdh_command_init(cmd, type, &account, "user:owner@example.com");
-        memcpy(&cmd->command_id.b[12], &i, 4);
-        cmd->command_id.b[11] = (uint8_t)salt;
-        switch (type) {
-        case BG_CMD_CREATE_ACCOUNT:
-                snprintf(cmd->payload.create_account.name, BG_NAME_SIZE, "Bench %u", acct);
-                snprintf(cmd->payload.create_account.owner, BG_EMAIL_SIZE, "owner@example.com");
-                break;
-        case BG_CMD_CREATE_BILLING_GROUP:
-                cmd->payload.create_billing_group.billing_group_id = g[k - 1];
-                snprintf(cmd->payload.create_billing_group.name, BG_NAME_SIZE, "Group %u", k);
-                cmd->payload.create_billing_group.profile.present = BG_PROFILE_F_BILLING_CURRENCY;
-                cmd->payload.create_billing_group.profile.v.billing_currency = BG_CURRENCY_EUR;
-                break;
-        case BG_CMD_SET_PRIMARY_BILLING_GROUP:
-                cmd->payload.set_primary_billing_group.billing_group_id = g[0];
-                break;
-        case BG_CMD_CREATE_PROJECT:
-                cmd->payload.create_project.project_id = account;
-                cmd->payload.create_project.project_id.b[0] ^= (uint8_t)(0x40 + k);
-                snprintf(cmd->payload.create_project.name, BG_PROJECT_NAME_SIZE, "p%u-%u", acct, k);
-                cmd->payload.create_project.has_billing_group_id = k % 2 == 1;
-                cmd->payload.create_project.billing_group_id = g[1];
-                break;
-        case BG_CMD_ASSIGN_PROJECTS:
-                cmd->payload.assign_projects.billing_group_id = g[k % 2];
-                cmd->payload.assign_projects.n_projects = 1;
-                /* Projects 4..13 sit in g[1] when odd, g[0] when even: move one across. */
-                snprintf(cmd->payload.assign_projects.project_names[0], BG_PROJECT_NAME_SIZE,
-                         "p%u-%u", acct, k % 2 == 0 ? k - 9 : k - 11);
-                break;
-        default:
-                cmd->payload.update_billing_group.billing_group_id = g[k - 18];
-                cmd->payload.update_billing_group.has_name = true;
-                snprintf(cmd->payload.update_billing_group.name, BG_NAME_SIZE, "Renamed %u", k);
-                break;
-        }
 }
 
 static uint32_t command_index(const void *key, size_t len, uint8_t *salt) {
@@ -190,7 +128,7 @@ static void *publish(void *opaque) {
                         if (due > t)
                                 usleep((useconds_t)((due - t) * 1e6));
                 }
-                make_command(&cmd, p->base, p->first + j, p->rate > 0 ? 1 : 0);
+                bench_mix_command(&cmd, p->base, p->first + j, (uint8_t)(p->rate > 0 ? 1 : 0));
                 if (codec_encode_command(p->h->ch_codec, &cmd, &buf, &len, errstr,
                                          sizeof(errstr)) != CODEC_OK) {
                         fprintf(stderr, "encode: %s\n", errstr);
@@ -213,21 +151,6 @@ static void *publish(void *opaque) {
 }
 
 /* Peak resident set (VmHWM) of @pid in KiB, or -1. */
-static long peak_rss_kib(pid_t pid) {
-        char path[64], line[256];
-        long v = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        if ((f = fopen(path, "r")) == NULL)
-                return -1;
-        while (fgets(line, sizeof(line), f) != NULL)
-                if (strncmp(line, "VmHWM:", 6) == 0)
-                        v = atol(line + 6);
-        fclose(f);
-        return v;
-}
-
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
         return x < y ? -1 : x > y;
@@ -256,7 +179,7 @@ int main(int argc, char **argv) {
         bg_test_env("BILLING_KAFKA_BOOTSTRAP");
         h = cmdh_new("bench-cmd", 4);
         bg_uuid_generate(&base);
-        make_command(&sample, &base, 1, 0);
+        bench_mix_command(&sample, &base, 1, 0);
         codec_encode_command(h->ch_codec, &sample, &buf, &sample_len, errstr, sizeof(errstr));
 
         /* 1. Raw produce rate of the same broker, same record size and partitions. */
@@ -332,7 +255,7 @@ int main(int argc, char **argv) {
                 pthread_join(thr, NULL);
         }
         qsort(lat, lat_got, sizeof(double), cmp_double);
-        rss_peak = peak_rss_kib(pid);   /* before the stop: /proc of the live child */
+        rss_peak = bench_peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 30000);
 
         printf("%-44s %14s %10s\n", "benchmark", "value", "vs raw");

@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_mix.h"
 #include "bg_proc.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
@@ -233,21 +234,6 @@ static double pg_cpu_seconds(void) {
 }
 
 /* Peak resident set (VmHWM) of @pid in KiB, or -1. */
-static long peak_rss_kib(pid_t pid) {
-        char path[64], line[256];
-        long v = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        if ((f = fopen(path, "r")) == NULL)
-                return -1;
-        while (fgets(line, sizeof(line), f) != NULL)
-                if (strncmp(line, "VmHWM:", 6) == 0)
-                        v = atol(line + 6);
-        fclose(f);
-        return v;
-}
-
 static long long pg_value(PGconn *conn, const char *sql) {
         PGresult *res = PQexec(conn, sql);
         long long v = -1;
@@ -349,7 +335,7 @@ int main(void) {
         proj_cpu = cpu_seconds(pid);
         pg_cpu1 = pg_cpu_seconds();
         getloadavg(load, 3);
-        rss_peak = peak_rss_kib(pid);   /* before the stop: /proc of the live child */
+        rss_peak = bench_peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 10000);
 
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.audit_log", schema);

@@ -1,0 +1,27 @@
+/*
+ * bench_mix: what the benchmarks send and how they measure a child service.
+ */
+#ifndef BENCH_MIX_H
+#define BENCH_MIX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bg_command.h"
+
+/* The mix, per account (20 commands): CreateAccount, two CreateBillingGroup,
+ * SetPrimaryBillingGroup, ten CreateProject (alternating groups), four AssignProjects
+ * (one project each, to the other group) and two UpdateBillingGroup renames. Projects
+ * move and get created far more often than accounts and groups on a real platform. */
+#define MIX 20
+
+/* Command @i of the mix for the accounts derived from @base and @salt (see bench_mix.c).
+ * The command id carries @i in its last 4 bytes and @salt in byte 11, so results map back
+ * without a table; group and project ids derive from the account's, so later commands of
+ * an account can name them. */
+void bench_mix_command(bg_command_t *cmd, const bg_uuid_t *base, uint32_t i, uint8_t salt);
+
+/* Peak resident set (VmHWM, KiB) of the live process @pid, or -1. */
+long bench_peak_rss_kib(pid_t pid);
+
+#endif /* BENCH_MIX_H */
