@@ -103,8 +103,11 @@ invh_t *invh_new(const char *name, int partitions, int64_t clock_ms) {
         snprintf(t->t_unique, sizeof(t->t_unique), "%.*s", (int)strlen(t->t_cmd->ch_prefix) - 1,
                  t->t_cmd->ch_prefix);
         snprintf(t->t_group, sizeof(t->t_group), "%s-invoicer", t->t_unique);
-        snprintf(t->t_schema, sizeof(t->t_schema), "inv_%ld_%ld", (long)getpid(),
-                 (long)(invh_real_ms() % 100000000));
+        {
+                static unsigned schemas;        /* per process: tests may start in one ms */
+                snprintf(t->t_schema, sizeof(t->t_schema), "inv_%ld_%ld_%u", (long)getpid(),
+                         (long)(invh_real_ms() % 100000000), schemas++);
+        }
         snprintf(t->t_clock_path, sizeof(t->t_clock_path), "/tmp/%s.clock", t->t_unique);
         invh_set_clock(t, clock_ms);
         t->t_pg = PQconnectdb(bg_test_env("BILLING_PG_CONNINFO"));
