@@ -461,10 +461,12 @@ static void op_credit(e2e_scen_t *s, acc_t *a, int64_t now, e2e_cmd_fn fn, void 
         int64_t next = e2e_month_next(now);
         unsigned kind = (unsigned)e2e_rng_below(&s->rng, 4), vk = (unsigned)e2e_rng_below(&s->rng, 4);
         bg_currency_t cur;
+        bg_uuid_t gid;          /* g points into the state: gone once decide() evolves it */
 
         if (g == NULL)
                 return;
         cur = g->billing_currency;
+        gid = g->id;
         snprintf(code, sizeof(code), "C%d-%d", (int)(a - s->acc), a->n_credits++);
         c = cmd_init(s, a, BG_CMD_ISSUE_CREDIT, "service:billing");
         ic = &c->payload.issue_credit;
@@ -506,13 +508,13 @@ static void op_credit(e2e_scen_t *s, acc_t *a, int64_t now, e2e_cmd_fn fn, void 
 
         c = cmd_init(s, a, BG_CMD_CLAIM_CREDIT, actor_of(s, a));
         cc = &c->payload.claim_credit;
-        cc->billing_group_id = g->id;
+        cc->billing_group_id = gid;
         snprintf(cc->code, sizeof(cc->code), "%s", code);
         if (e2e_rng_chance(&s->rng, 40)) {
                 const acct_project_t *p[MAXL], *in[MAXL];
                 size_t n = live_projects(a, p, MAXL), k = 0;
                 for (size_t i = 0; i < n; i++)
-                        if (bg_uuid_equal(&p[i]->billing_group_id, &g->id))
+                        if (bg_uuid_equal(&p[i]->billing_group_id, &gid))
                                 in[k++] = p[i];
                 if (k > 0) {
                         cc->has_project_id = true;
