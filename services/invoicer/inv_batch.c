@@ -1,5 +1,6 @@
 #include "inv_batch.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,17 +113,20 @@ static void rehash_lines(inv_batch_t *b) {
         }
 }
 
-static int32_t header_for(inv_batch_t *b, const inv_charge_t *c) {
-        uint64_t h = fnv(FNV_INIT, c->ic_invoice, strlen(c->ic_invoice));
-        inv_header_t *ih;
-        int r;
-
+static int32_t header_find(const inv_batch_t *b, const char *number, uint64_t h) {
         if (b->ib_hbuckets != NULL)
                 for (int32_t i = b->ib_hbuckets[h & b->ib_hmask]; i >= 0;
                      i = b->ib_headers[i].ih_next)
                         if (b->ib_headers[i].ih_hash == h &&
-                            strcmp(b->ib_headers[i].ih_number, c->ic_invoice) == 0)
+                            strcmp(b->ib_headers[i].ih_number, number) == 0)
                                 return i;
+        return -1;
+}
+
+static int32_t header_new(inv_batch_t *b, const inv_charge_t *c, uint64_t h, int64_t stored) {
+        inv_header_t *ih;
+        int r;
+
         r = grow((void **)&b->ib_headers, &b->ib_capheaders, b->ib_nheaders,
                  sizeof(inv_header_t), &b->ib_hbuckets, &b->ib_hmask);
         if (r < 0)
@@ -138,6 +142,7 @@ static int32_t header_for(inv_batch_t *b, const inv_charge_t *c) {
         ih->ih_currency = c->ic_currency;
         ih->ih_period_begin = c->ic_period_begin;
         ih->ih_period_end = c->ic_period_end;
+        ih->ih_stored = stored;
         ih->ih_hash = h;
         ih->ih_next = b->ib_hbuckets[h & b->ib_hmask];
         b->ib_hbuckets[h & b->ib_hmask] = (int32_t)b->ib_nheaders;
@@ -173,46 +178,89 @@ static void describe(inv_line_t *l, const codec_usage_t *u) {
         inv_utf8_cut(l->il_description, CODEC_DESCRIPTION_MAX);
 }
 
-int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t errstr_size) {
-        const codec_usage_t *u = c->ic_usage;
-        codec_line_type_t type = c->ic_late_period >= 0 ? CODEC_LINE_EXTRA_CHARGE :
-                                 (u->line_type == CODEC_LINE_UNSET ? CODEC_LINE_SERVICE_CHARGE :
-                                                                     u->line_type);
-        char late[16] = "-", project[BG_UUID_STR_LEN + 1];
-        int32_t hdr = header_for(b, c);
-        inv_line_t *l = NULL;
-        uint64_t h;
-        int r;
+static inv_line_t *line_find(const inv_batch_t *b, int32_t hdr, uint64_t h,
+                             const inv_charge_t *c, codec_line_type_t type) {
+        if (hdr < 0 || b->ib_lbuckets == NULL)
+                return NULL;
+        for (int32_t i = b->ib_lbuckets[h & b->ib_lmask]; i >= 0; i = b->ib_lines[i].il_next) {
+                inv_line_t *x = &b->ib_lines[i];
+                if (x->il_hash == h && x->il_header == hdr && x->il_type == type &&
+                    x->il_late_period == c->ic_late_period &&
+                    bg_uuid_equal(&x->il_project, c->ic_project) &&
+                    strcmp(x->il_service_name, c->ic_usage->service_name) == 0)
+                        return x;
+        }
+        return NULL;
+}
 
-        if (hdr < 0)
-                goto nomem;
-        /* The line's identity: the invoice, then (project, line type, late period,
-         * service name); the service name goes last in the key so that no byte of it can
-         * make two identities collide. */
+/* The line's identity within its invoice: (project, line type, late period, service
+ * name); the service name goes last so that no byte of it can make two identities
+ * collide. */
+static void line_key(const inv_charge_t *c, codec_line_type_t type, char key[INV_LINE_KEY_SIZE]) {
+        char late[16] = "-", project[BG_UUID_STR_LEN + 1];
+
         if (c->ic_late_period >= 0) {
                 int yyyymm;
                 inv_period_of(c->ic_late_period, NULL, NULL, &yyyymm);
                 snprintf(late, sizeof(late), "%06d", yyyymm);
         }
-        h = fnv(b->ib_headers[hdr].ih_hash, c->ic_project->b, 16);
+        bg_uuid_format(c->ic_project, project);
+        snprintf(key, INV_LINE_KEY_SIZE, "%s/%s/%s/%s", project, codec_line_type_name(type), late,
+                 c->ic_usage->service_name);
+}
+
+/* Whether @add fits on @now without passing @max (a sum of non-negative parts). */
+static bool fits(int64_t now, int64_t add, int64_t max, int64_t *out) {
+        return bg_money_add(now, add, out) == BG_MONEY_OK && *out <= max;
+}
+
+int inv_batch_add(inv_batch_t *b, const inv_totals_t *stored, const inv_charge_t *c,
+                  char *errstr, size_t errstr_size) {
+        const codec_usage_t *u = c->ic_usage;
+        codec_line_type_t type = c->ic_late_period >= 0 ? CODEC_LINE_EXTRA_CHARGE :
+                                 (u->line_type == CODEC_LINE_UNSET ? CODEC_LINE_SERVICE_CHARGE :
+                                                                     u->line_type);
+        uint64_t hh = fnv(FNV_INIT, c->ic_invoice, strlen(c->ic_invoice)), h;
+        int32_t hdr = header_find(b, c->ic_invoice, hh);
+        int64_t inv_stored, inv_sum, quantity, amount, total;
+        char key[INV_LINE_KEY_SIZE];
+        inv_sum_t line_stored;
+        inv_line_t *l;
+
+        h = fnv(hh, c->ic_project->b, 16);
         h = fnv(h, &type, sizeof(type));
         h = fnv(h, &c->ic_late_period, sizeof(c->ic_late_period));
         h = fnv(h, u->service_name, strlen(u->service_name));
-        if (b->ib_lbuckets != NULL)
-                for (int32_t i = b->ib_lbuckets[h & b->ib_lmask]; i >= 0;
-                     i = b->ib_lines[i].il_next) {
-                        inv_line_t *x = &b->ib_lines[i];
-                        if (x->il_hash == h && x->il_header == hdr && x->il_type == type &&
-                            x->il_late_period == c->ic_late_period &&
-                            bg_uuid_equal(&x->il_project, c->ic_project) &&
-                            strcmp(x->il_service_name, u->service_name) == 0) {
-                                l = x;
-                                break;
-                        }
-                }
+        l = line_find(b, hdr, h, c, type);
         if (l == NULL) {
-                r = grow((void **)&b->ib_lines, &b->ib_caplines, b->ib_nlines, sizeof(inv_line_t),
-                         &b->ib_lbuckets, &b->ib_lmask);
+                line_key(c, type, key);
+                line_stored = inv_totals_line(stored, c->ic_invoice, key);
+        } else {
+                line_stored = l->il_stored;
+        }
+        inv_stored = hdr >= 0 ? b->ib_headers[hdr].ih_stored :
+                                inv_totals_invoice(stored, c->ic_invoice);
+        inv_sum = hdr >= 0 ? b->ib_headers[hdr].ih_amount : 0;
+
+        /* Everything is checked before anything changes: a record that does not fit leaves
+         * the batch as it was. */
+        if (!fits(line_stored.is_quantity, l ? l->il_quantity : 0, INT64_MAX, &quantity) ||
+            !fits(quantity, u->quantity, INT64_MAX, &quantity) ||
+            !fits(line_stored.is_amount, l ? l->il_amount : 0, INT64_MAX, &amount) ||
+            !fits(amount, c->ic_amount, INT64_MAX, &amount) ||
+            !fits(inv_stored, inv_sum, INV_SUM_MAX, &total) ||
+            !fits(total, c->ic_amount, INV_SUM_MAX, &total)) {
+                snprintf(errstr, errstr_size, "sum overflows: the quantity of line \"%s\" "
+                         "would pass int64, or the amount of invoice \"%s\" %" PRId64
+                         " micros", l ? l->il_key : key, c->ic_invoice, INV_SUM_MAX);
+                return INV_BATCH_OVER;
+        }
+
+        if (hdr < 0 && (hdr = header_new(b, c, hh, inv_stored)) < 0)
+                goto nomem;
+        if (l == NULL) {
+                int r = grow((void **)&b->ib_lines, &b->ib_caplines, b->ib_nlines,
+                             sizeof(inv_line_t), &b->ib_lbuckets, &b->ib_lmask);
                 if (r < 0)
                         goto nomem;
                 if (r > 0)
@@ -229,15 +277,11 @@ int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t er
                 memcpy(l->il_service_type, u->service_type, sizeof(l->il_service_type));
                 memcpy(l->il_service_plan, u->service_plan, sizeof(l->il_service_plan));
                 memcpy(l->il_unit, u->unit, sizeof(l->il_unit));
-                bg_uuid_format(c->ic_project, project);
-                snprintf(l->il_key, sizeof(l->il_key), "%s/%s/%s/%s", project,
-                         codec_line_type_name(type), late, u->service_name);
+                memcpy(l->il_key, key, sizeof(l->il_key));
                 describe(l, u);
-                l->il_quantity = 0;
-                l->il_amount = 0;
-                l->il_records = 0;
                 l->il_ts_begin = u->timestamp_begin;
                 l->il_ts_end = u->timestamp_end;
+                l->il_stored = line_stored;
                 l->il_tags_json = tags_json(u);
                 if (l->il_tags_json == NULL)
                         goto nomem;
@@ -245,12 +289,9 @@ int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t er
                 l->il_next = b->ib_lbuckets[h & b->ib_lmask];
                 b->ib_lbuckets[h & b->ib_lmask] = (int32_t)b->ib_nlines++;
         }
-        if (bg_money_add(l->il_quantity, u->quantity, &l->il_quantity) != BG_MONEY_OK ||
-            bg_money_add(l->il_amount, c->ic_amount, &l->il_amount) != BG_MONEY_OK) {
-                snprintf(errstr, errstr_size, "line \"%s\" of invoice \"%s\": sum overflows",
-                         l->il_key, c->ic_invoice);
-                return -1;
-        }
+        l->il_quantity += u->quantity;          /* checked above */
+        l->il_amount += c->ic_amount;
+        b->ib_headers[hdr].ih_amount += c->ic_amount;
         if (u->timestamp_begin < l->il_ts_begin)
                 l->il_ts_begin = u->timestamp_begin;
         if (u->timestamp_end > l->il_ts_end)
@@ -259,5 +300,5 @@ int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t er
         return 0;
 nomem:
         snprintf(errstr, errstr_size, "out of memory");
-        return -1;
+        return INV_BATCH_NOMEM;
 }

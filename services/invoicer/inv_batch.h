@@ -18,6 +18,7 @@
 #include "bg_profile.h"
 #include "bg_uuid.h"
 #include "codec.h"
+#include "inv_totals.h"
 
 #define INV_LINE_KEY_SIZE 256
 
@@ -29,6 +30,8 @@ typedef struct inv_header_s {
         bg_currency_t ih_currency;
         int64_t ih_period_begin;
         int64_t ih_period_end;
+        int64_t ih_amount;              /* micros, summed over the batch's lines */
+        int64_t ih_stored;              /* micros, the invoice's amount before the batch */
         uint64_t ih_hash;
         int32_t ih_next;                /* chain in the bucket, -1 at the end */
 } inv_header_t;
@@ -49,6 +52,7 @@ typedef struct inv_line_s {
         int64_t il_amount;              /* micros, summed, exact */
         int64_t il_ts_begin, il_ts_end; /* widened */
         int64_t il_records;
+        inv_sum_t il_stored;            /* the line's sums before the batch */
         char *il_tags_json;             /* of the first record; owned */
         uint64_t il_hash;
         int32_t il_next;
@@ -82,9 +86,14 @@ void inv_batch_init(inv_batch_t *b);
 void inv_batch_free(inv_batch_t *b);            /* NULL is a no-op */
 void inv_batch_reset(inv_batch_t *b);           /* empties it, keeps the memory */
 
-/* Adds @c to its line. -1 when out of memory or a sum overflows (the batch is then
- * unusable: reset it). */
-int inv_batch_add(inv_batch_t *b, const inv_charge_t *c, char *errstr, size_t errstr_size);
+#define INV_BATCH_NOMEM (-1)    /* out of memory: the batch is unusable, reset it */
+#define INV_BATCH_OVER  1       /* the record does not fit: nothing changed, say why */
+
+/* Adds @c to its line: 0, INV_BATCH_NOMEM, or INV_BATCH_OVER when the line's quantity
+ * would overflow int64 or the invoice's amount would pass INV_SUM_MAX (each counting what
+ * @stored holds, the batch, and @c). @stored may be NULL (nothing stored). */
+int inv_batch_add(inv_batch_t *b, const inv_totals_t *stored, const inv_charge_t *c,
+                  char *errstr, size_t errstr_size);
 
 /* The number of the invoice of @group for the month holding @period_begin:
  * "<first 16 hex digits of the group id>-<YYYYMM>". */

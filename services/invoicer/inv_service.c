@@ -52,6 +52,7 @@ typedef struct inv_svc_s {
         codec_t *s_codec;
         inv_members_t *s_members;
         inv_dedup_t *s_dedup;           /* billed ids, committed */
+        inv_totals_t *s_totals;         /* sums of the open invoices, committed */
         inv_dedup_t *s_batch_ids;       /* billed ids of the open batch */
         inv_store_t *s_store;
         inv_batch_t s_batch;
@@ -386,9 +387,15 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
         c.ic_late_period = target == pbegin ? -1 : pbegin;
         c.ic_usage = u;
         c.ic_amount = amount;
-        if (inv_batch_add(&s->s_batch, &c, errstr, sizeof(errstr)) != 0) {
+        switch (inv_batch_add(&s->s_batch, s->s_totals, &c, errstr, sizeof(errstr))) {
+        case 0:
+                break;
+        case INV_BATCH_OVER:
                 snprintf(why, size, "%s", errstr);
-                return strstr(errstr, "overflow") ? BILL_REJECT : BILL_FATAL;
+                return BILL_REJECT;
+        default:
+                snprintf(why, size, "%s", errstr);
+                return BILL_FATAL;
         }
         return target == pbegin ? BILL_OK : BILL_LATE;
 }
@@ -643,6 +650,7 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
 
         drop_held(s);
         inv_dedup_clear(s->s_dedup);
+        inv_totals_clear(s->s_totals);
         reset_batch(s);
         for (;;) {
                 err = inv_store_open(s->s_store, stop, errstr, sizeof(errstr));
@@ -652,6 +660,9 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
                 if (err == PGX_OK)
                         err = inv_store_load_dedup(s->s_store, now - s->s_conf->ic_dedup_window_ms,
                                                    s->s_dedup, errstr, sizeof(errstr));
+                if (err == PGX_OK)
+                        err = inv_store_load_totals(s->s_store, s->s_totals, errstr,
+                                                    sizeof(errstr));
                 if (err == PGX_OK)
                         err = inv_store_load_held(s->s_store, &held, &nheld, errstr,
                                                   sizeof(errstr));
@@ -666,6 +677,7 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
                 }
                 bg_log_warn("PostgreSQL: %s; retrying", errstr);
                 inv_dedup_clear(s->s_dedup);
+                inv_totals_clear(s->s_totals);
                 inv_store_close(s->s_store);
         }
         for (size_t i = 0; i < nheld; i++) {
@@ -709,6 +721,27 @@ static void flush_dead_letters(inv_svc_t *s) {
 
 typedef enum { BATCH_OK, BATCH_REPLAY, BATCH_FATAL } batch_t;
 
+/* The batch is committed: what PostgreSQL now holds of its invoices and lines. */
+static bool totals_advance(inv_svc_t *s) {
+        const inv_batch_t *b = &s->s_batch;
+
+        for (size_t i = 0; i < b->ib_nheaders; i++)
+                if (!inv_totals_add_invoice(s->s_totals, b->ib_headers[i].ih_number,
+                                            b->ib_headers[i].ih_amount))
+                        goto nomem;
+        for (size_t i = 0; i < b->ib_nlines; i++) {
+                const inv_line_t *l = &b->ib_lines[i];
+                inv_sum_t add = {l->il_quantity, l->il_amount};
+                if (!inv_totals_add_line(s->s_totals, b->ib_headers[l->il_header].ih_number,
+                                         l->il_key, add))
+                        goto nomem;
+        }
+        return true;
+nomem:
+        bg_log_error("cannot keep the sums of the open invoices: out of memory");
+        return false;
+}
+
 static batch_t commit_batch(inv_svc_t *s) {
         inv_commit_t cm;
         char errstr[512];
@@ -750,6 +783,8 @@ static batch_t commit_batch(inv_svc_t *s) {
                         return BATCH_FATAL;
         for (size_t i = 0; i < s->s_nnewhold; i++)
                 s->s_newhold[i]->ih_stored = true;
+        if (!totals_advance(s))
+                return BATCH_FATAL;
         for (int p = 0; p < s->s_nusage; p++)
                 if (s->s_usage_batch[p] >= 0)
                         s->s_usage_next[p] = s->s_usage_batch[p];
@@ -1012,6 +1047,7 @@ static int finalize_due(inv_svc_t *s) {
                                        s->s_codec, now, &done, &group, &period, errstr,
                                        sizeof(errstr));
                 if (err == PGX_OK && done) {
+                        inv_totals_forget(s->s_totals, numbers[i]);
                         mark_finalized(s, &group, period);
                         bg_counter_add(s->m_finalized, 1);
                 }
@@ -1216,6 +1252,7 @@ static void service_teardown(inv_svc_t *s) {
         bg_uuidmap_destroy(s->s_finalized);
         inv_batch_free(&s->s_batch);
         inv_dedup_destroy(s->s_dedup);
+        inv_totals_destroy(s->s_totals);
         inv_dedup_destroy(s->s_batch_ids);
         inv_members_destroy(s->s_members);
         codec_destroy(s->s_codec);
@@ -1258,13 +1295,14 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         s->s_msgs = calloc((size_t)conf->ic_batch_max, sizeof(*s->s_msgs));
         s->s_members = inv_members_new();
         s->s_dedup = inv_dedup_new((size_t)conf->ic_dedup_capacity);
+        s->s_totals = inv_totals_new();
         s->s_batch_ids = inv_dedup_new((size_t)conf->ic_batch_max);
         s->s_held_ids = bg_uuidmap_new();
         s->s_finalized = bg_uuidmap_new();
         s->s_store = inv_store_new(conf->ic_pg_conninfo, conf->ic_pg_schema,
                                    conf->ic_migrations_dir);
         if (!s->s_u || !s->s_ev || !s->s_msgs || !s->s_members || !s->s_dedup ||
-            !s->s_batch_ids || !s->s_held_ids || !s->s_finalized || !s->s_store) {
+            !s->s_totals || !s->s_batch_ids || !s->s_held_ids || !s->s_finalized || !s->s_store) {
                 bg_log_error("cannot start: out of memory");
                 goto out;
         }

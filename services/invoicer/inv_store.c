@@ -310,6 +310,43 @@ pgx_err_t inv_store_load_held(inv_store_t *st, inv_held_t **out, size_t *n, char
         return PGX_OK;
 }
 
+pgx_err_t inv_store_load_totals(inv_store_t *st, inv_totals_t *t, char *errstr,
+                                size_t errstr_size) {
+        PGresult *res;
+        pgx_err_t err = pgx_query(st->st_conn,
+                                  "SELECT l.invoice_number, l.line_key, l.quantity, l.amount "
+                                  "FROM invoice_lines l JOIN invoices i USING (invoice_number) "
+                                  "WHERE i.state = 'estimate' UNION ALL "
+                                  "SELECT invoice_number, NULL, 0, total_vat_zero FROM invoices "
+                                  "WHERE state = 'estimate'",
+                                  0, NULL, &res, errstr, errstr_size);
+
+        if (err != PGX_OK)
+                return err;
+        for (int i = 0; i < PQntuples(res); i++) {
+                const char *number = PQgetvalue(res, i, 0);
+                inv_sum_t sum;
+                bool ok;
+
+                if (!inv_parse_i64(PQgetvalue(res, i, 2), &sum.is_quantity) ||
+                    !inv_parse_i64(PQgetvalue(res, i, 3), &sum.is_amount)) {
+                        ok = false;
+                } else if (PQgetisnull(res, i, 1)) {
+                        ok = inv_totals_add_invoice(t, number, sum.is_amount);
+                } else {
+                        ok = inv_totals_add_line(t, number, PQgetvalue(res, i, 1), sum);
+                }
+                if (!ok) {
+                        snprintf(errstr, errstr_size, "cannot load the sums of invoice \"%s\" "
+                                 "(out of memory, or not numbers)", number);
+                        PQclear(res);
+                        return PGX_ERR_ARG;
+                }
+        }
+        PQclear(res);
+        return PGX_OK;
+}
+
 pgx_err_t inv_store_load_finalized(inv_store_t *st,
                                    void (*fn)(void *opaque, const bg_uuid_t *group,
                                               int64_t period_begin),

@@ -85,6 +85,10 @@ pgx_err_t inv_store_load_dedup(inv_store_t *st, int64_t cutoff_ms, inv_dedup_t *
 pgx_err_t inv_store_load_held(inv_store_t *st, inv_held_t **out, size_t *n, char *errstr,
                               size_t errstr_size);
 
+/* Adds the sums of every open (estimate) invoice and of its lines to @t. */
+pgx_err_t inv_store_load_totals(inv_store_t *st, inv_totals_t *t, char *errstr,
+                                size_t errstr_size);
+
 /* Calls @fn for each final invoice (group, period_begin). */
 pgx_err_t inv_store_load_finalized(inv_store_t *st,
                                    void (*fn)(void *opaque, const bg_uuid_t *group,

@@ -419,65 +419,88 @@ static void wait_consumed_or_stopped(invh_t *t, const char *log) {
         fail_msg("the invoicer did not consume the records in time; see %s", log);
 }
 
+/* One record of @amount micros (and @qty micro-units) on line @service of project @p. */
+static void publish_amount(invh_t *t, const bg_uuid_t *p, const char *service, int64_t begin,
+                           int64_t qty, int64_t amount) {
+        codec_usage_t u;
+
+        invh_usage(&u, p, service, begin, qty, 1000000);
+        u.has_amount = true;
+        u.amount = amount;
+        invh_publish(t, &u);
+}
+
+static void restart_invoicer(invh_t *t, char *const env[], char *log, size_t size) {
+        invh_stop(t);
+        invh_start(t, env);
+        snprintf(log, size, "%s-invoicer-%d.log", t->t_cmd->ch_log, t->t_starts);
+}
+
 /*
- * Amounts valid one by one whose sums overflow int64: on one line across two batches, and
- * on one invoice over two lines. The records that would overflow must be dead-lettered
- * ("sum overflows"), the others billed, and the invoicer must stay up: a sum that
- * PostgreSQL refuses ("bigint out of range") would otherwise stop it at every restart.
+ * Records valid one by one whose sums do not fit: a line's quantity past int64, and an
+ * invoice's amount past its limit (INV_SUM_MAX, 4 x 10^18 micros, docs/invoicer.md), each
+ * across batches with a restart between them (the stored sums come back from
+ * PostgreSQL). The records that would not fit must be dead-lettered ("sum overflows"),
+ * the others billed, and the invoicer must stay up: a sum PostgreSQL refuses ("bigint out
+ * of range") would stop it at every restart.
  */
 static void overflowing_sums_are_dead_lettered(void **state) {
         int64_t month = invh_next_month(invh_next_month(invh_real_ms()) - 40 * DAY_MS);
         int64_t begin = month + 10 * DAY_MS;
+        int64_t max = 999999999999999999LL;    /* the largest decimal(18, 6) */
         char *env[] = {"BILLING_BATCH_MS=20", NULL};
         char inv_log[300], reason[1024];
         invh_t *t;
         bg_uuid_t g, p = {0};
-        codec_usage_t u, ok;
-        int64_t max = 999999999999999999LL;
         size_t ndlq;
 
         (void)state;
-        /* Known bug, left open (see docs/hostile-input.md and the issue note): the invoicer
-         * checks sums for int64 overflow within a batch only, so amounts that overflow a
-         * line's stored sum or an invoice total across batches stop it at every restart
-         * instead of being dead-lettered. This case shows it; it runs again once fixed. */
-        if (getenv("BILLING_HOSTILE_KNOWN_BUGS") == NULL)
-                skip();
         t = invh_new("hostile-overflow", 1, month + 15 * DAY_MS);
         invh_create_group(t, &g, "Overflow", BG_CURRENCY_EUR, NULL);
         invh_create_project(t, &p, "big", &g);
         invh_start(t, env);
         snprintf(inv_log, sizeof(inv_log), "%s-invoicer-%d.log", t->t_cmd->ch_log, t->t_starts);
 
-        /* Line "a": 9 x max fits, in two batches; the 10th overflows the stored line. */
-        for (int batch = 0; batch < 2; batch++) {
-                for (int i = 0; i < 5; i++) {
-                        invh_usage(&u, &p, "a", begin, 1000000, 1000000);
-                        u.has_amount = true;
-                        u.amount = max;
-                        invh_publish(t, &u);
-                }
-                invh_flush(t);
-                wait_consumed_or_stopped(t, inv_log);
-        }
-        /* Line "b": one more max takes the invoice total past int64. */
-        invh_usage(&u, &p, "b", begin, 1000000, 1000000);
-        u.has_amount = true;
-        u.amount = max;
-        invh_publish(t, &u);
-        /* And an ordinary record after them: billed. */
-        invh_usage(&ok, &p, "c", begin, 1000000, 2000000);
-        invh_publish(t, &ok);
+        /* Before the restart: line "a" 2 x max; line "q" 5 x max quantity, 1 micro each. */
+        for (int i = 0; i < 2; i++)
+                publish_amount(t, &p, "a", begin, 1000000, max);
+        for (int i = 0; i < 5; i++)
+                publish_amount(t, &p, "q", begin, max, 1);
         invh_flush(t);
         wait_consumed_or_stopped(t, inv_log);
+        restart_invoicer(t, env, inv_log, sizeof(inv_log));
+
+        /* After it: "a" a third max (fits); "q" 5 more, of which the 5th would take the
+         * quantity past int64 (dead letter). */
+        publish_amount(t, &p, "a", begin, 1000000, max);
+        for (int i = 0; i < 5; i++)
+                publish_amount(t, &p, "q", begin, max, 1);
+        invh_flush(t);
+        wait_consumed_or_stopped(t, inv_log);
+
+        /* Line "b": a fourth max takes the invoice past the limit (dead letter); an ordinary
+         * record after it, on line "c": billed. */
+        publish_amount(t, &p, "b", begin, 1000000, max);
+        publish_amount(t, &p, "c", begin, 1000000, 2000000);
+        invh_flush(t);
+        wait_consumed_or_stopped(t, inv_log);
+
         ndlq = invh_read_usage_dlq(t, "overflow", reason, sizeof(reason));
-        if (ndlq != 2 || strstr(reason, "overflow") == NULL)
-                fail_msg("%zu dead letters (want 2: the 10th on line a, the one on line b), "
-                         "reason \"%s\"", ndlq, reason);
+        if (ndlq != 2 || strstr(reason, "sum overflows") == NULL)
+                fail_msg("%zu dead letters (want 2: the 10th on line q, the one on b), reason "
+                         "\"%s\"", ndlq, reason);
+        assert_int_equal(invh_i64(t, "SELECT amount FROM invoice_lines WHERE service_name = 'a'"),
+                         3 * max);
+        assert_int_equal(invh_i64(t, "SELECT quantity FROM invoice_lines WHERE "
+                                  "service_name = 'q'"), 9 * max);
         assert_int_equal(invh_i64(t, "SELECT usage_records FROM invoice_lines WHERE "
-                                  "service_name = 'c'"), 1);
+                                  "service_name = 'q'"), 9);
+        assert_int_equal(invh_i64(t, "SELECT count(*) FROM invoice_lines WHERE "
+                                  "service_name = 'b'"), 0);
         assert_int_equal(invh_i64(t, "SELECT amount FROM invoice_lines WHERE service_name = 'c'"),
                          2000000);
+        assert_int_equal(invh_i64(t, "SELECT total_vat_zero FROM invoices"),
+                         3 * max + 9 + 2000000);
         assert_int_equal(hs_healthz(t->t_inv_pid), 200);
         invh_stop(t);
         hs_assert_no_sanitizer_report(inv_log);
