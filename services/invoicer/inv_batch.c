@@ -23,14 +23,24 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len) {
 
 void inv_invoice_number(const bg_uuid_t *group, int64_t period_begin,
                         char buf[CODEC_INVOICE_NUMBER_MAX + 1]) {
-        char id[BG_UUID_STR_LEN + 1];
+        static const char hex[] = "0123456789abcdef";
         int yyyymm;
 
-        bg_uuid_format(group, id);
+        /* Called for every usage record: by hand rather than snprintf. The first 16 hex
+         * digits of the id are its first 8 bytes ("xxxxxxxx-xxxx-xxxx" without dashes). */
         inv_period_of(period_begin, NULL, NULL, &yyyymm);
-        /* The first 16 hex digits are "xxxxxxxx-xxxx-xxxx" without the dashes. */
-        snprintf(buf, CODEC_INVOICE_NUMBER_MAX + 1, "%.8s%.4s%.4s-%06d", id, id + 9, id + 14,
-                 yyyymm);
+        for (int i = 0; i < 8; i++) {
+                buf[2 * i] = hex[group->b[i] >> 4];
+                buf[2 * i + 1] = hex[group->b[i] & 0x0f];
+        }
+        buf[16] = '-';
+        if (yyyymm < 0 || yyyymm > 999999) {
+                snprintf(buf + 17, CODEC_INVOICE_NUMBER_MAX + 1 - 17, "%06d", yyyymm);
+                return;
+        }
+        for (int i = 22; i >= 17; i--, yyyymm /= 10)
+                buf[i] = (char)('0' + yyyymm % 10);
+        buf[23] = '\0';
 }
 
 void inv_utf8_cut(char *s, size_t max) {

@@ -154,6 +154,22 @@ static void totals_add_and_forget_per_invoice(void **state) {
         assert_int_equal(inv_totals_line(f->totals, "B-202611", "k").is_amount, 2500000);
 }
 
+static void invoice_numbers_name_group_and_month(void **state) {
+        char number[CODEC_INVOICE_NUMBER_MAX + 1];
+        bg_uuid_t g;
+
+        (void)state;
+        assert_true(bg_uuid_parse("0f8fad5b-d9cb-469f-a165-70867728950e", 36, &g));
+        inv_invoice_number(&g, INT64_C(1793491200000), number);   /* 2026-11-01T00:00Z */
+        assert_string_equal(number, "0f8fad5bd9cb469f-202611");
+        inv_invoice_number(&g, INT64_C(1796083199999), number);   /* 2026-11-30T23:59:59.999Z */
+        assert_string_equal(number, "0f8fad5bd9cb469f-202611");
+        inv_invoice_number(&g, INT64_C(1796083200000), number);   /* 2026-12-01T00:00Z */
+        assert_string_equal(number, "0f8fad5bd9cb469f-202612");
+        inv_invoice_number(&g, 0, number);                        /* 1970-01-01 */
+        assert_string_equal(number, "0f8fad5bd9cb469f-197001");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(sums_add_up_per_line_and_invoice, setup,
@@ -166,6 +182,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(totals_add_and_forget_per_invoice, setup,
                                                 teardown),
+                cmocka_unit_test(invoice_numbers_name_group_and_month),
         };
         return cmocka_run_group_tests_name("inv_batch", tests, NULL, NULL);
 }
