@@ -1,6 +1,7 @@
 #include "inv_service.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -44,6 +45,38 @@ typedef enum {
         FATE__COUNT
 } fate_t;
 
+typedef enum { BATCH_OK, BATCH_REPLAY, BATCH_FATAL } batch_t;
+
+/* What one batch changes, as its commit writes it. There are two: the service bills the
+ * next batch into one while the committer thread writes the other to PostgreSQL. */
+typedef struct inv_work_s {
+        inv_batch_t w_batch;
+        inv_seen_t *w_seen;             /* billed ids, for usage_seen */
+        size_t w_nseen, w_capseen;
+        inv_held_t **w_newhold;         /* new holds (owned by the service's s_held) */
+        size_t w_nnewhold, w_capnewhold;
+        bg_uuid_t *w_unhold;            /* releases of stored holds */
+        size_t w_nunhold, w_capunhold;
+        int64_t w_usage_next[MAX_PARTITIONS];   /* next usage offsets consumed; -1: none */
+        int64_t w_events_next[MAX_PARTITIONS];  /* events folded when it was handed off */
+        uint64_t w_fates[FATE__COUNT];
+        size_t w_ndlq;                  /* dead letters produced while billing it */
+        bool w_kill_before_commit;      /* fault injection */
+        int64_t w_held, w_dedup_ids;    /* the gauges once it is committed */
+} inv_work_t;
+
+/* The committer thread: one batch at a time, in order. */
+typedef struct inv_committer_s {
+        pthread_t c_thread;
+        bool c_started;
+        pthread_mutex_t c_mu;
+        pthread_cond_t c_cv;
+        inv_work_t *c_job;              /* handed off, not yet done */
+        bool c_busy, c_quit;
+        batch_t c_result;               /* of the last job */
+        double c_seconds;
+} inv_committer_t;
+
 typedef struct inv_svc_s {
         const inv_conf_t *s_conf;
         kc_topics_t s_topics;
@@ -55,7 +88,9 @@ typedef struct inv_svc_s {
         inv_totals_t *s_totals;         /* sums of the open invoices, committed */
         inv_dedup_t *s_batch_ids;       /* billed ids of the open batch */
         inv_store_t *s_store;
-        inv_batch_t s_batch;
+        inv_work_t s_work[2];
+        inv_work_t *s_cur;              /* the open batch */
+        inv_committer_t s_committer;
 
         rd_kafka_t *s_events;           /* reader of billing.events, every partition */
         rd_kafka_t *s_usage;            /* reader of billing.usage, every partition */
@@ -68,23 +103,14 @@ typedef struct inv_svc_s {
         int64_t s_events_next[MAX_PARTITIONS];  /* next event offset to fold */
         int64_t s_events_eof[MAX_PARTITIONS];   /* offset of the last end-of-partition */
         int64_t s_usage_next[MAX_PARTITIONS];   /* next usage offset, as committed + batch */
-        int64_t s_usage_batch[MAX_PARTITIONS];  /* next offsets consumed in the open batch */
         bool s_project_created;         /* since the last retry of held records */
 
-        /* Held records: committed ones (ih_stored) and this batch's. */
+        /* Held records: committed ones (ih_stored) and those of batches not yet
+         * committed. */
         inv_held_t **s_held;
         size_t s_nheld, s_capheld;
         bg_uuidmap_t *s_held_ids;       /* usage id -> inv_held_t * */
-        inv_held_t **s_newhold;         /* this batch's new holds */
-        size_t s_nnewhold;
-        bg_uuid_t *s_unhold;            /* this batch's releases of stored holds */
-        size_t s_nunhold, s_capunhold;
-
-        inv_seen_t *s_seen;             /* this batch's billed ids */
-        size_t s_nseen, s_capseen;
-        uint64_t s_fates[FATE__COUNT];  /* this batch's */
-        size_t s_ndlq;                  /* dead letters produced in this batch */
-        int s_dlq_failed;               /* delivery failures (dr callback) */
+        _Atomic int s_dlq_failed;       /* delivery failures (dr callback, any thread) */
 
         bg_uuidmap_t *s_finalized;      /* group -> int64_t * latest final period begin */
 
@@ -131,7 +157,7 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
         if (m->err) {
                 bg_log_error("cannot deliver a dead letter to \"%s\": %s",
                              rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-                s->s_dlq_failed++;
+                atomic_fetch_add(&s->s_dlq_failed, 1);
         }
 }
 
@@ -161,9 +187,9 @@ static void dead_letter(inv_svc_t *s, const char *topic, const char *source, con
                 rd_kafka_headers_destroy(h);
                 bg_log_error("cannot produce a dead letter to \"%s\": %s", topic,
                              rd_kafka_err2str(err));
-                s->s_dlq_failed++;
+                atomic_fetch_add(&s->s_dlq_failed, 1);
         }
-        s->s_ndlq++;
+        s->s_cur->w_ndlq++;
 }
 
 /* ------------------------------------------------------------------ events */
@@ -387,7 +413,7 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
         c.ic_late_period = target == pbegin ? -1 : pbegin;
         c.ic_usage = u;
         c.ic_amount = amount;
-        switch (inv_batch_add(&s->s_batch, s->s_totals, &c, errstr, sizeof(errstr))) {
+        switch (inv_batch_add(&s->s_cur->w_batch, s->s_totals, &c, errstr, sizeof(errstr))) {
         case 0:
                 break;
         case INV_BATCH_OVER:
@@ -401,17 +427,19 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
 }
 
 static bool batch_seen_add(inv_svc_t *s, const codec_usage_t *u) {
-        if (s->s_nseen == s->s_capseen) {
-                size_t cap = s->s_capseen ? s->s_capseen * 2 : 1024;
-                inv_seen_t *p = realloc(s->s_seen, cap * sizeof(*p));
+        inv_work_t *w = s->s_cur;
+
+        if (w->w_nseen == w->w_capseen) {
+                size_t cap = w->w_capseen ? w->w_capseen * 2 : 1024;
+                inv_seen_t *p = realloc(w->w_seen, cap * sizeof(*p));
                 if (p == NULL)
                         return false;
-                s->s_seen = p;
-                s->s_capseen = cap;
+                w->w_seen = p;
+                w->w_capseen = cap;
         }
-        s->s_seen[s->s_nseen].is_id = u->usage_id;
-        s->s_seen[s->s_nseen].is_ts = u->timestamp_begin;
-        s->s_nseen++;
+        w->w_seen[w->w_nseen].is_id = u->usage_id;
+        w->w_seen[w->w_nseen].is_ts = u->timestamp_begin;
+        w->w_nseen++;
         return inv_dedup_add(s->s_batch_ids, &u->usage_id, u->timestamp_begin);
 }
 
@@ -421,6 +449,7 @@ static bool is_duplicate(inv_svc_t *s, const bg_uuid_t *id) {
 }
 
 static int hold(inv_svc_t *s, const codec_usage_t *u, const rd_kafka_message_t *m, int64_t now) {
+        inv_work_t *w = s->s_cur;
         inv_held_t *h = calloc(1, sizeof(*h));
 
         if (h == NULL || (h->ih_payload = malloc(m->len ? m->len : 1)) == NULL)
@@ -435,20 +464,24 @@ static int hold(inv_svc_t *s, const codec_usage_t *u, const rd_kafka_message_t *
         if (s->s_nheld == s->s_capheld) {
                 size_t cap = s->s_capheld ? s->s_capheld * 2 : 64;
                 inv_held_t **p = realloc(s->s_held, cap * sizeof(*p));
-                inv_held_t **q = realloc(s->s_newhold, cap * sizeof(*q));
-                if (p != NULL)
-                        s->s_held = p;
-                if (q != NULL)
-                        s->s_newhold = q;
-                if (p == NULL || q == NULL)
+                if (p == NULL)
                         goto nomem;
+                s->s_held = p;
                 s->s_capheld = cap;
+        }
+        if (w->w_nnewhold == w->w_capnewhold) {
+                size_t cap = w->w_capnewhold ? w->w_capnewhold * 2 : 64;
+                inv_held_t **q = realloc(w->w_newhold, cap * sizeof(*q));
+                if (q == NULL)
+                        goto nomem;
+                w->w_newhold = q;
+                w->w_capnewhold = cap;
         }
         if (!bg_uuidmap_put(s->s_held_ids, &h->ih_id, h))
                 goto nomem;
         s->s_held[s->s_nheld++] = h;
-        s->s_newhold[s->s_nnewhold++] = h;
-        s->s_fates[FATE_HELD]++;
+        w->w_newhold[w->w_nnewhold++] = h;
+        w->w_fates[FATE_HELD]++;
         return 0;
 nomem:
         if (h)
@@ -463,7 +496,7 @@ static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, int64_t now) 
         codec_usage_t *u = s->s_u;
         bill_t r;
 
-        s->s_usage_batch[m->partition] = m->offset + 1;
+        s->s_cur->w_usage_next[m->partition] = m->offset + 1;
         if ((int64_t)m->len > s->s_conf->ic_max_message_bytes) {
                 snprintf(why, sizeof(why), "message of %zu bytes exceeds %" PRId64, m->len,
                          s->s_conf->ic_max_message_bytes);
@@ -477,7 +510,7 @@ static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, int64_t now) 
         if (!validate(s, u, now, why, sizeof(why)))
                 goto reject;
         if (is_duplicate(s, &u->usage_id)) {
-                s->s_fates[FATE_DUPLICATE]++;
+                s->s_cur->w_fates[FATE_DUPLICATE]++;
                 return 0;
         }
         switch ((r = bill(s, u, now, why, sizeof(why)))) {
@@ -485,7 +518,7 @@ static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, int64_t now) 
         case BILL_LATE:
                 if (!batch_seen_add(s, u))
                         return -1;
-                s->s_fates[r == BILL_LATE ? FATE_LATE : FATE_BILLED]++;
+                s->s_cur->w_fates[r == BILL_LATE ? FATE_LATE : FATE_BILLED]++;
                 return 0;
         case BILL_HOLD:
                 return hold(s, u, m, now);
@@ -498,7 +531,7 @@ static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, int64_t now) 
                 return -1;
         }
 reject:
-        s->s_fates[FATE_DEAD_LETTERED]++;
+        s->s_cur->w_fates[FATE_DEAD_LETTERED]++;
         dead_letter(s, s->s_topics.kt_usage_dlq, s->s_topics.kt_usage, m->key, m->key_len,
                     m->payload, m->len, m->partition, m->offset, why);
         return 0;
@@ -508,16 +541,17 @@ reject:
  * this batch's transaction. */
 static int release_held(inv_svc_t *s, size_t i) {
         inv_held_t *h = s->s_held[i];
+        inv_work_t *w = s->s_cur;
 
-        if (s->s_nunhold == s->s_capunhold) {
-                size_t cap = s->s_capunhold ? s->s_capunhold * 2 : 64;
-                bg_uuid_t *p = realloc(s->s_unhold, cap * sizeof(*p));
+        if (w->w_nunhold == w->w_capunhold) {
+                size_t cap = w->w_capunhold ? w->w_capunhold * 2 : 64;
+                bg_uuid_t *p = realloc(w->w_unhold, cap * sizeof(*p));
                 if (p == NULL)
                         return -1;
-                s->s_unhold = p;
-                s->s_capunhold = cap;
+                w->w_unhold = p;
+                w->w_capunhold = cap;
         }
-        s->s_unhold[s->s_nunhold++] = h->ih_id;
+        w->w_unhold[w->w_nunhold++] = h->ih_id;
         bg_uuidmap_remove(s->s_held_ids, &h->ih_id);
         memmove(&s->s_held[i], &s->s_held[i + 1], (s->s_nheld - i - 1) * sizeof(*s->s_held));
         s->s_nheld--;
@@ -554,7 +588,7 @@ static int retry_held(inv_svc_t *s, int64_t now, bool events_current) {
                         /* Validated when it came; its age is not held against it. */
                         if (!batch_seen_add(s, u) || release_held(s, i) != 0)
                                 return -1;
-                        s->s_fates[r == BILL_LATE ? FATE_LATE : FATE_BILLED]++;
+                        s->s_cur->w_fates[r == BILL_LATE ? FATE_LATE : FATE_BILLED]++;
                         continue;
                 case BILL_HOLD:
                         if (!(expired && events_current)) {
@@ -576,7 +610,7 @@ static int retry_held(inv_svc_t *s, int64_t now, bool events_current) {
                         return -1;
                 }
 reject:
-                s->s_fates[FATE_DEAD_LETTERED]++;
+                s->s_cur->w_fates[FATE_DEAD_LETTERED]++;
                 {
                         char key[BG_UUID_STR_LEN + 1];
                         bg_uuid_format(&h->ih_project, key);
@@ -598,8 +632,10 @@ static void drop_held(inv_svc_t *s) {
                 free(s->s_held[i]);
         }
         s->s_nheld = 0;
-        s->s_nnewhold = 0;
-        s->s_nunhold = 0;
+        for (int k = 0; k < 2; k++) {
+                s->s_work[k].w_nnewhold = 0;
+                s->s_work[k].w_nunhold = 0;
+        }
         while (bg_uuidmap_count(s->s_held_ids) > 0) {
                 size_t pos = 0;
                 bg_uuid_t k;
@@ -609,16 +645,30 @@ static void drop_held(inv_svc_t *s) {
         }
 }
 
+static void work_reset(inv_work_t *w) {
+        inv_batch_reset(&w->w_batch);
+        w->w_nseen = 0;
+        w->w_nnewhold = 0;
+        w->w_nunhold = 0;
+        w->w_ndlq = 0;
+        w->w_kill_before_commit = false;
+        memset(w->w_fates, 0, sizeof(w->w_fates));
+        for (int p = 0; p < MAX_PARTITIONS; p++)
+                w->w_usage_next[p] = -1;
+}
+
+static void work_free(inv_work_t *w) {
+        inv_batch_free(&w->w_batch);
+        free(w->w_seen);
+        free(w->w_newhold);
+        free(w->w_unhold);
+        memset(w, 0, sizeof(*w));
+}
+
+/* Empties the open batch (its work, its ids). */
 static void reset_batch(inv_svc_t *s) {
-        inv_batch_reset(&s->s_batch);
+        work_reset(s->s_cur);
         inv_dedup_clear(s->s_batch_ids);
-        s->s_nseen = 0;
-        s->s_nnewhold = 0;
-        s->s_nunhold = 0;
-        s->s_ndlq = 0;
-        memset(s->s_fates, 0, sizeof(s->s_fates));
-        for (int p = 0; p < s->s_nusage; p++)
-                s->s_usage_batch[p] = -1;
 }
 
 /* Assigns the usage partitions at the stored offsets (the beginning where none). */
@@ -638,6 +688,8 @@ static int usage_assign(inv_svc_t *s) {
         return 0;
 }
 
+static batch_t commit_wait(inv_svc_t *s);
+
 /* (Re)opens PostgreSQL and loads everything the invoicer keeps of it: offsets, the
  * de-duplication set, the held records, the final invoices. Used at start and after a
  * failed transaction (then the consumer restarts from the stored offsets). */
@@ -648,9 +700,12 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
         int64_t now = inv_clock_now(&s->s_clock);
         pgx_err_t err;
 
+        commit_wait(s);                 /* nothing may be writing while we reload */
         drop_held(s);
         inv_dedup_clear(s->s_dedup);
         inv_totals_clear(s->s_totals);
+        work_reset(&s->s_work[0]);
+        work_reset(&s->s_work[1]);
         reset_batch(s);
         for (;;) {
                 err = inv_store_open(s->s_store, stop, errstr, sizeof(errstr));
@@ -685,12 +740,9 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
                 if (h == NULL || s->s_nheld == s->s_capheld) {
                         size_t cap = s->s_capheld ? s->s_capheld * 2 : 64;
                         inv_held_t **p = realloc(s->s_held, cap * sizeof(*p));
-                        inv_held_t **q = realloc(s->s_newhold, cap * sizeof(*q));
                         if (p)
                                 s->s_held = p;
-                        if (q)
-                                s->s_newhold = q;
-                        if (!p || !q || h == NULL) {
+                        if (!p || h == NULL) {
                                 free(h);
                                 for (size_t k = i; k < nheld; k++)
                                         free(held[k].ih_payload);
@@ -712,18 +764,108 @@ static int store_setup(inv_svc_t *s, volatile sig_atomic_t *stop) {
 
 /* ------------------------------------------------------------------ one batch */
 
-static void flush_dead_letters(inv_svc_t *s) {
-        if (s->s_ndlq > 0 && rd_kafka_flush(s->s_dlq, KAFKA_TIMEOUT_MS) != 0) {
+/* Writes @w in one PostgreSQL transaction, after its dead letters are delivered. Runs on
+ * the committer thread, which owns the store's connection while a job is out. */
+static batch_t commit_work(inv_svc_t *s, inv_work_t *w) {
+        inv_commit_t cm;
+        char errstr[512];
+        pgx_err_t err;
+
+        if (w->w_ndlq > 0 && rd_kafka_flush(s->s_dlq, KAFKA_TIMEOUT_MS) != 0) {
                 bg_log_error("dead letters not delivered within %d ms", KAFKA_TIMEOUT_MS);
-                s->s_dlq_failed++;
+                atomic_fetch_add(&s->s_dlq_failed, 1);
         }
+        if (atomic_exchange(&s->s_dlq_failed, 0) > 0) {
+                bg_log_warn("a dead letter was not delivered: replaying the batch");
+                return BATCH_REPLAY;
+        }
+        memset(&cm, 0, sizeof(cm));
+        cm.cm_batch = &w->w_batch;
+        cm.cm_seen = w->w_seen;
+        cm.cm_nseen = w->w_nseen;
+        cm.cm_hold = w->w_newhold;
+        cm.cm_nhold = w->w_nnewhold;
+        cm.cm_unhold = w->w_unhold;
+        cm.cm_nunhold = w->w_nunhold;
+        cm.cm_usage_topic = s->s_topics.kt_usage;
+        cm.cm_usage_next = w->w_usage_next;
+        cm.cm_usage_nparts = s->s_nusage;
+        cm.cm_events_topic = s->s_topics.kt_events;
+        cm.cm_events_next = w->w_events_next;
+        cm.cm_events_nparts = s->s_nevents;
+        cm.cm_kill_before_commit = w->w_kill_before_commit;
+        err = inv_store_commit(s->s_store, &cm, errstr, sizeof(errstr));
+        if (err != PGX_OK) {
+                bg_log_error("cannot commit a batch of %zu lines: %s", w->w_batch.ib_nlines,
+                             errstr);
+                return err == PGX_ERR_CONN ? BATCH_REPLAY : BATCH_FATAL;
+        }
+        /* Counted as soon as it is committed, as a reader of PostgreSQL would see it. */
+        for (int f = 0; f < FATE__COUNT; f++)
+                bg_counter_add(s->m_fate[f], w->w_fates[f]);
+        bg_counter_add(s->m_batches, 1);
+        bg_gauge_set(s->m_held, w->w_held);
+        bg_gauge_set(s->m_dedup_ids, w->w_dedup_ids);
+        return BATCH_OK;
 }
 
-typedef enum { BATCH_OK, BATCH_REPLAY, BATCH_FATAL } batch_t;
+static void *committer_main(void *arg) {
+        inv_svc_t *s = arg;
+        inv_committer_t *c = &s->s_committer;
 
-/* The batch is committed: what PostgreSQL now holds of its invoices and lines. */
+        pthread_mutex_lock(&c->c_mu);
+        for (;;) {
+                inv_work_t *w;
+                double t0;
+                batch_t r;
+
+                while (c->c_job == NULL && !c->c_quit)
+                        pthread_cond_wait(&c->c_cv, &c->c_mu);
+                if (c->c_job == NULL)
+                        break;
+                w = c->c_job;
+                pthread_mutex_unlock(&c->c_mu);
+                t0 = bg_time_mono_s();
+                r = commit_work(s, w);
+                pthread_mutex_lock(&c->c_mu);
+                c->c_result = r;
+                c->c_seconds = bg_time_mono_s() - t0;
+                c->c_job = NULL;
+                pthread_cond_broadcast(&c->c_cv);
+        }
+        pthread_mutex_unlock(&c->c_mu);
+        return NULL;
+}
+
+/* Waits for the batch handed off last, if any, and settles it: its holds count as
+ * stored (they may be retried now). BATCH_OK when there was none. Its effects on the
+ * in-memory state were applied when it was handed off; after BATCH_REPLAY the caller
+ * reloads everything from PostgreSQL (store_setup). */
+static batch_t commit_wait(inv_svc_t *s) {
+        inv_committer_t *c = &s->s_committer;
+        inv_work_t *w;
+        batch_t r;
+
+        if (!c->c_busy)
+                return BATCH_OK;
+        pthread_mutex_lock(&c->c_mu);
+        while (c->c_job != NULL)
+                pthread_cond_wait(&c->c_cv, &c->c_mu);
+        r = c->c_result;
+        pthread_mutex_unlock(&c->c_mu);
+        c->c_busy = false;
+        w = s->s_cur == &s->s_work[0] ? &s->s_work[1] : &s->s_work[0];
+        if (r != BATCH_OK)
+                return r;
+        for (size_t i = 0; i < w->w_nnewhold; i++)
+                w->w_newhold[i]->ih_stored = true;
+        bg_histogram_observe(s->m_batch_seconds, c->c_seconds);
+        return BATCH_OK;
+}
+
+/* What PostgreSQL will hold of the open batch's invoices and lines once it commits. */
 static bool totals_advance(inv_svc_t *s) {
-        const inv_batch_t *b = &s->s_batch;
+        const inv_batch_t *b = &s->s_cur->w_batch;
 
         for (size_t i = 0; i < b->ib_nheaders; i++)
                 if (!inv_totals_add_invoice(s->s_totals, b->ib_headers[i].ih_number,
@@ -742,58 +884,43 @@ nomem:
         return false;
 }
 
+/*
+ * Hands the open batch to the committer thread and opens the other one, so that the
+ * next batch is gathered and billed while this one is written. First waits for the
+ * batch before (commits happen one at a time, in order).
+ *
+ * The batch's effects on the in-memory state (billed ids, invoice sums, next offsets)
+ * are applied now, so that the next batch is judged as if this one were committed. If
+ * its commit fails, the next batch is dropped unwritten and everything is reloaded from
+ * PostgreSQL (BATCH_REPLAY, store_setup), so nothing optimistic survives a failure.
+ */
 static batch_t commit_batch(inv_svc_t *s) {
-        inv_commit_t cm;
-        char errstr[512];
-        double t0 = bg_time_mono_s();
-        pgx_err_t err;
+        inv_committer_t *c = &s->s_committer;
+        inv_work_t *w = s->s_cur;
+        batch_t r = commit_wait(s);
 
-        flush_dead_letters(s);
-        if (s->s_dlq_failed > 0) {
-                s->s_dlq_failed = 0;
-                bg_log_warn("a dead letter was not delivered: replaying the batch");
-                return BATCH_REPLAY;
-        }
-        memset(&cm, 0, sizeof(cm));
-        cm.cm_batch = &s->s_batch;
-        cm.cm_seen = s->s_seen;
-        cm.cm_nseen = s->s_nseen;
-        cm.cm_hold = s->s_newhold;
-        cm.cm_nhold = s->s_nnewhold;
-        cm.cm_unhold = s->s_unhold;
-        cm.cm_nunhold = s->s_nunhold;
-        cm.cm_usage_topic = s->s_topics.kt_usage;
-        cm.cm_usage_next = s->s_usage_batch;
-        cm.cm_usage_nparts = s->s_nusage;
-        cm.cm_events_topic = s->s_topics.kt_events;
-        cm.cm_events_next = s->s_events_next;
-        cm.cm_events_nparts = s->s_nevents;
-        s->s_txn_count++;
-        cm.cm_kill_before_commit = s->s_conf->ic_fault_kill_before_commit > 0 &&
-                                   s->s_txn_count == s->s_conf->ic_fault_kill_before_commit;
-        err = inv_store_commit(s->s_store, &cm, errstr, sizeof(errstr));
-        if (err != PGX_OK) {
-                bg_log_error("cannot commit a batch of %zu lines: %s", s->s_batch.ib_nlines,
-                             errstr);
-                return err == PGX_ERR_CONN ? BATCH_REPLAY : BATCH_FATAL;
-        }
-        /* Committed: make it the in-memory truth. */
-        for (size_t i = 0; i < s->s_nseen; i++)
-                if (!inv_dedup_add(s->s_dedup, &s->s_seen[i].is_id, s->s_seen[i].is_ts))
+        if (r != BATCH_OK)
+                return r;
+        for (size_t i = 0; i < w->w_nseen; i++)
+                if (!inv_dedup_add(s->s_dedup, &w->w_seen[i].is_id, w->w_seen[i].is_ts))
                         return BATCH_FATAL;
-        for (size_t i = 0; i < s->s_nnewhold; i++)
-                s->s_newhold[i]->ih_stored = true;
         if (!totals_advance(s))
                 return BATCH_FATAL;
         for (int p = 0; p < s->s_nusage; p++)
-                if (s->s_usage_batch[p] >= 0)
-                        s->s_usage_next[p] = s->s_usage_batch[p];
-        for (int f = 0; f < FATE__COUNT; f++)
-                bg_counter_add(s->m_fate[f], s->s_fates[f]);
-        bg_counter_add(s->m_batches, 1);
-        bg_gauge_set(s->m_held, (int64_t)s->s_nheld);
-        bg_gauge_set(s->m_dedup_ids, (int64_t)inv_dedup_count(s->s_dedup));
-        bg_histogram_observe(s->m_batch_seconds, bg_time_mono_s() - t0);
+                if (w->w_usage_next[p] >= 0)
+                        s->s_usage_next[p] = w->w_usage_next[p];
+        memcpy(w->w_events_next, s->s_events_next, sizeof(w->w_events_next));
+        w->w_held = (int64_t)s->s_nheld;
+        w->w_dedup_ids = (int64_t)inv_dedup_count(s->s_dedup);
+        s->s_txn_count++;
+        w->w_kill_before_commit = s->s_conf->ic_fault_kill_before_commit > 0 &&
+                                  s->s_txn_count == s->s_conf->ic_fault_kill_before_commit;
+        pthread_mutex_lock(&c->c_mu);
+        c->c_job = w;
+        c->c_busy = true;
+        pthread_cond_broadcast(&c->c_cv);
+        pthread_mutex_unlock(&c->c_mu);
+        s->s_cur = w == &s->s_work[0] ? &s->s_work[1] : &s->s_work[0];
         return BATCH_OK;
 }
 
@@ -855,13 +982,16 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                         goto out;
                 }
         t_bill = bg_time_mono_ms();
-        if (n > 0 || s->s_nunhold > 0 || s->s_nnewhold > 0) {
+        if (n > 0 || s->s_cur->w_nunhold > 0 || s->s_cur->w_nnewhold > 0) {
+                size_t nlines = s->s_cur->w_batch.ib_nlines;
                 rc = commit_batch(s);
                 bg_log_debug("batch of %zu records, %zu lines: gathered in %" PRId64 " ms, "
                              "events caught up in %" PRId64 " ms, billed in %" PRId64 " ms, "
-                             "committed in %" PRId64 " ms", n, s->s_batch.ib_nlines,
+                             "waited %" PRId64 " ms for the previous commit", n, nlines,
                              t_gather - t_start, t_events - t_gather, t_bill - t_events,
                              bg_time_mono_ms() - t_bill);
+        } else {
+                rc = commit_wait(s);            /* idle: settle the last batch */
         }
 out:
         for (size_t i = 0; i < n; i++)
@@ -1142,7 +1272,7 @@ static void update_lag(inv_svc_t *s) {
 
 static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         const inv_conf_t *c = s->s_conf;
-        char reader_group[200], txn_id[200];
+        char reader_group[200], txn_id[200], prefetch_kb[24];
         kc_client_opts_t dlq_opts = {.kco_opaque = s, .kco_dr_msg_cb = on_dlq_delivery};
         const char *events_props[] = {"group.id", reader_group, "isolation.level", "read_committed",
                                       "enable.partition.eof", "true",
@@ -1154,8 +1284,8 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
                                      "enable.auto.offset.store", "false",
                                      "fetch.max.bytes", "52428800",
                                      "max.partition.fetch.bytes", "8388608",
-                                     "queued.min.messages", "100000",
-                                     "queued.max.messages.kbytes", "16384", NULL};
+                                     "queued.min.messages", "10000000",
+                                     "queued.max.messages.kbytes", prefetch_kb, NULL};
         const char *dlq_props[] = {"enable.idempotence", "true", "linger.ms", "5", NULL};
         const char *txn_props[] = {"transactional.id", txn_id, "partitioner", "murmur2_random",
                                    "transaction.timeout.ms", "60000", NULL};
@@ -1165,6 +1295,13 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *parts;
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
+
+        /* librdkafka 2.0 stops fetching for a whole second once the read-ahead queue
+         * reaches either limit (fetch.queue.backoff.ms only came in 2.2): the queue must
+         * hold more than the invoicer bills while it is not polling, or the invoicer
+         * starves. The message-count limit is set out of reach; the size limit is the one
+         * that bounds memory (docs/invoicer.md, "Performance"). */
+        snprintf(prefetch_kb, sizeof(prefetch_kb), "%" PRId64, c->ic_prefetch_kb);
 
         snprintf(reader_group, sizeof(reader_group), "%s-reader", c->ic_group);
         snprintf(txn_id, sizeof(txn_id), "%s-%s", c->ic_group, c->ic_instance);
@@ -1219,9 +1356,47 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         return 0;
 }
 
+static int committer_start(inv_svc_t *s) {
+        inv_committer_t *c = &s->s_committer;
+
+        if (pthread_mutex_init(&c->c_mu, NULL) != 0)
+                return -1;
+        if (pthread_cond_init(&c->c_cv, NULL) != 0) {
+                pthread_mutex_destroy(&c->c_mu);
+                return -1;
+        }
+        if (pthread_create(&c->c_thread, NULL, committer_main, s) != 0) {
+                pthread_cond_destroy(&c->c_cv);
+                pthread_mutex_destroy(&c->c_mu);
+                return -1;
+        }
+        c->c_started = true;
+        return 0;
+}
+
+/* Lets the batch in flight finish (its outcome is settled on the next start from
+ * PostgreSQL either way), then ends the thread. */
+static void committer_stop(inv_svc_t *s) {
+        inv_committer_t *c = &s->s_committer;
+
+        if (!c->c_started)
+                return;
+        (void)commit_wait(s);
+        pthread_mutex_lock(&c->c_mu);
+        c->c_quit = true;
+        pthread_cond_broadcast(&c->c_cv);
+        pthread_mutex_unlock(&c->c_mu);
+        pthread_join(c->c_thread, NULL);
+        pthread_cond_destroy(&c->c_cv);
+        pthread_mutex_destroy(&c->c_mu);
+        c->c_started = false;
+}
+
 static void service_teardown(inv_svc_t *s) {
         size_t pos = 0;
         void *v;
+
+        committer_stop(s);
 
         if (s->s_usage) {
                 rd_kafka_consumer_close(s->s_usage);
@@ -1250,7 +1425,8 @@ static void service_teardown(inv_svc_t *s) {
         while (s->s_finalized && bg_uuidmap_next(s->s_finalized, &pos, NULL, &v))
                 free(v);
         bg_uuidmap_destroy(s->s_finalized);
-        inv_batch_free(&s->s_batch);
+        work_free(&s->s_work[0]);
+        work_free(&s->s_work[1]);
         inv_dedup_destroy(s->s_dedup);
         inv_totals_destroy(s->s_totals);
         inv_dedup_destroy(s->s_batch_ids);
@@ -1260,9 +1436,6 @@ static void service_teardown(inv_svc_t *s) {
         bg_admin_stop(s->s_admin);
         bg_metrics_destroy(s->s_metrics);
         free(s->s_held);
-        free(s->s_newhold);
-        free(s->s_unhold);
-        free(s->s_seen);
         free(s->s_msgs);
         free(s->s_u);
         free(s->s_ev);
@@ -1289,7 +1462,9 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         if (s == NULL)
                 return 1;
         s->s_conf = conf;
-        inv_batch_init(&s->s_batch);
+        inv_batch_init(&s->s_work[0].w_batch);
+        inv_batch_init(&s->s_work[1].w_batch);
+        s->s_cur = &s->s_work[0];
         s->s_u = malloc(sizeof(*s->s_u));
         s->s_ev = malloc(sizeof(*s->s_ev));
         s->s_msgs = calloc((size_t)conf->ic_batch_max, sizeof(*s->s_msgs));
@@ -1312,6 +1487,10 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
             codec_setup(s, errstr, sizeof(errstr)) != 0 ||
             kafka_setup(s, errstr, sizeof(errstr)) != 0) {
                 bg_log_error("cannot start: %s", errstr);
+                goto out;
+        }
+        if (committer_start(s) != 0) {
+                bg_log_error("cannot start the committer thread");
                 goto out;
         }
         bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics); clock %s; schema \"%s\"",
@@ -1354,6 +1533,25 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                                 break;
                         }
                         continue;
+                }
+                now = inv_clock_now(&s->s_clock);
+                if (bg_time_mono_ms() - s->s_last_finalize_mono >= conf->ic_finalize_every_ms ||
+                    now - s->s_last_prune_clock >= PRUNE_EVERY_MS) {
+                        /* Finalizing and pruning use PostgreSQL: no batch may be in
+                         * flight. */
+                        b = commit_wait(s);
+                        if (b == BATCH_FATAL) {
+                                s->s_fatal = true;
+                                break;
+                        }
+                        if (b == BATCH_REPLAY) {
+                                bg_counter_add(s->m_pg_recoveries, 1);
+                                if (store_setup(s, stop) != 0) {
+                                        s->s_fatal = true;
+                                        break;
+                                }
+                                continue;
+                        }
                 }
                 if (bg_time_mono_ms() - s->s_last_finalize_mono >= conf->ic_finalize_every_ms) {
                         int r = finalize_due(s);
