@@ -107,6 +107,17 @@ codec_err_t codec_d_decimal_value(codec_ctx_t *x, const char *name, avro_value_t
 codec_err_t codec_d_enum_value(codec_ctx_t *x, const char *name, avro_value_t *v,
                                const char **symbol);
 
+/* Decode: the same conversions of raw wire bytes (codec_usage.c reads them straight from
+ * the message): @s is @len bytes, not NUL-terminated. */
+codec_err_t codec_d_str_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                            char *dst, size_t dst_size, size_t max_chars);
+codec_err_t codec_d_uuid_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                             bg_uuid_t *out);
+codec_err_t codec_d_decimal_raw(codec_ctx_t *x, const char *name, const uint8_t *buf,
+                                size_t size, int64_t *out);
+/* "string", "bytes", "union" ...: the type names reasons use. */
+const char *codec_avro_type_name(avro_type_t t);
+
 /* Decode: required fields (a field missing from an older writer schema is left as is). */
 codec_err_t codec_d_str(codec_ctx_t *x, avro_value_t *rec, const char *name, char *dst,
                         size_t dst_size, size_t max_chars);
