@@ -264,9 +264,10 @@ static void put_tags(bool string_values, bool union_values) {
                         size_t kn;
 
                         if (chance(40)) {
-                                const char *kk = keys[rnd(7)];
-                                kn = strcmp(kk, "b") == 0 && chance(50) ? 3 : strlen(kk);
-                                memcpy(k, kk, kn);
+                                uint32_t ki = rnd(7);
+
+                                kn = ki == 3 ? 3 : strlen(keys[ki]);   /* "b\0x" whole */
+                                memcpy(k, keys[ki], kn);
                         } else if (chance(3)) {
                                 kn = 65 + rnd(3);
                                 memset(k, 'k', kn);
