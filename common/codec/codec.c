@@ -61,6 +61,8 @@ static void schema_free(codec_schema_t *s) {
         if (s->schema != NULL)
                 avro_schema_decref(s->schema);
         codec_prog_destroy(s->prog);
+        codec_usage_plan_destroy(s->usage);
+        free(s->field_ends);
         free(s->name);
         free(s);
 }
@@ -207,6 +209,14 @@ static codec_err_t schema_load(codec_t *c, int32_t id, codec_schema_t **out,
                 err = CODEC_ERR_UNKNOWN_SCHEMA;
                 goto out_free;
         }
+        s->field_ends = calloc(codec_prog_field_count(s->prog) + 1, sizeof(*s->field_ends));
+        if (s->field_ends == NULL ||
+            (s->kind == CODEC_KIND_USAGE &&
+             (s->usage = codec_usage_plan_new(s->schema)) == NULL)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                err = CODEC_ERR_NOMEM;
+                goto out_free;
+        }
         s->iface = avro_generic_class_from_schema(s->schema);
         if (s->iface == NULL || avro_generic_value_new(s->iface, &s->value) != 0) {
                 if (s->iface != NULL) {
@@ -322,11 +332,21 @@ static codec_err_t decode_check(codec_t *c, codec_kind_t kind, const uint8_t *p,
         err = frame_check(c, kind, p, len, &s, errstr, errstr_size);
         if (err != CODEC_OK)
                 return err;
+        opts.field_ends = s->field_ends;
         if (codec_walk(s->prog, p + CODEC_HEADER_SIZE, len - CODEC_HEADER_SIZE, &opts, NULL,
                        errstr, errstr_size) != 0)
                 return CODEC_ERR_MALFORMED;
         *sp = s;
         return CODEC_OK;
+}
+
+codec_err_t codec_decode_walk(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
+                              codec_schema_t **sp, char *errstr, size_t errstr_size) {
+        if (c == NULL || buf == NULL) {
+                snprintf(errstr, errstr_size, "no codec or message");
+                return CODEC_ERR_ARG;
+        }
+        return decode_check(c, kind, buf, len, sp, errstr, errstr_size);
 }
 
 codec_err_t codec_decode_begin(codec_t *c, codec_kind_t kind, const void *buf, size_t len,

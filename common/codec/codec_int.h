@@ -26,6 +26,8 @@ typedef struct codec_schema_s {
         int hash_field;               /* events: top-level index of "hash", else -1 */
         int cmd_branch[BG_CMD__COUNT];  /* payload union branch per type; -1: none */
         int evt_branch[BG_EVT__COUNT];
+        size_t *field_ends;           /* where each root field ends, filled by every walk */
+        struct codec_usage_plan_s *usage;  /* usage records: codec_usage.c's field plan */
 } codec_schema_t;
 
 typedef struct codec_buf_s {
@@ -53,6 +55,11 @@ struct codec_s {
  * (*sp)->value. */
 codec_err_t codec_decode_begin(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
                                codec_schema_t **sp, char *errstr, size_t errstr_size);
+
+/* Checks size, framing, schema id and record kind, and walks the body, which fills
+ * (*sp)->field_ends; no avro-c. */
+codec_err_t codec_decode_walk(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
+                              codec_schema_t **sp, char *errstr, size_t errstr_size);
 
 /* The latest schema of @kind, its value reset and ready to fill. */
 codec_err_t codec_encode_begin(codec_t *c, codec_kind_t kind, codec_schema_t **sp,
@@ -106,6 +113,17 @@ codec_err_t codec_d_decimal_value(codec_ctx_t *x, const char *name, avro_value_t
 /* The symbol of an enum value. */
 codec_err_t codec_d_enum_value(codec_ctx_t *x, const char *name, avro_value_t *v,
                                const char **symbol);
+
+/* Decode: the same conversions of raw wire bytes (codec_usage.c reads them straight from
+ * the message): @s is @len bytes, not NUL-terminated. */
+codec_err_t codec_d_str_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                            char *dst, size_t dst_size, size_t max_chars);
+codec_err_t codec_d_uuid_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                             bg_uuid_t *out);
+codec_err_t codec_d_decimal_raw(codec_ctx_t *x, const char *name, const uint8_t *buf,
+                                size_t size, int64_t *out);
+/* "string", "bytes", "union" ...: the type names reasons use. */
+const char *codec_avro_type_name(avro_type_t t);
 
 /* Decode: required fields (a field missing from an older writer schema is left as is). */
 codec_err_t codec_d_str(codec_ctx_t *x, avro_value_t *rec, const char *name, char *dst,
@@ -200,6 +218,18 @@ codec_err_t codec_d_profile_patch(codec_ctx_t *x, avro_value_t *rec, bg_profile_
 codec_err_t codec_e_profile(codec_ctx_t *x, avro_value_t *rec, const bg_profile_t *p);
 codec_err_t codec_e_profile_patch(codec_ctx_t *x, avro_value_t *rec,
                                   const bg_profile_patch_t *pp);
+
+/* Usage records read straight from the bytes (codec_usage.c). The plan maps our fields to
+ * the writer schema's, by name; built when a billing.UsageRecord schema is loaded. */
+typedef struct codec_usage_plan_s codec_usage_plan_t;
+codec_usage_plan_t *codec_usage_plan_new(avro_schema_t schema);   /* NULL: out of memory */
+void codec_usage_plan_destroy(codec_usage_plan_t *plan);          /* NULL-safe */
+
+/* The avro-c generic decoder of usage records that codec_decode_usage replaced, same
+ * contract: kept as the reference for the differential test, the fuzz oracle and the
+ * benchmark (codec_records.c). */
+codec_err_t codec_decode_usage_generic(codec_t *c, const void *buf, size_t len,
+                                       codec_usage_t *out, char *errstr, size_t errstr_size);
 
 /* The largest magnitude a decimal(18, 6) holds, in micros. */
 #define CODEC_DECIMAL_MAX INT64_C(999999999999999999)

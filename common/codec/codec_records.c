@@ -193,8 +193,8 @@ codec_err_t codec_encode_usage(codec_t *c, const codec_usage_t *u,
         return codec_encode_finish(c, s, &c->wire, out, out_len, errstr, errstr_size);
 }
 
-codec_err_t codec_decode_usage(codec_t *c, const void *buf, size_t len, codec_usage_t *out,
-                               char *errstr, size_t errstr_size) {
+codec_err_t codec_decode_usage_generic(codec_t *c, const void *buf, size_t len,
+                                       codec_usage_t *out, char *errstr, size_t errstr_size) {
         codec_ctx_t x = {.errstr = errstr, .errstr_size = errstr_size};
         codec_schema_t *s;
         avro_value_t *r;

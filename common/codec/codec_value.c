@@ -63,8 +63,8 @@ static size_t utf8_chars(const char *s, size_t len) {
         return n;
 }
 
-static const char *type_name(avro_value_t *v) {
-        switch (avro_value_get_type(v)) {
+const char *codec_avro_type_name(avro_type_t t) {
+        switch (t) {
         case AVRO_STRING:  return "string";
         case AVRO_BYTES:   return "bytes";
         case AVRO_INT32:   return "int";
@@ -82,6 +82,10 @@ static const char *type_name(avro_value_t *v) {
         case AVRO_LINK:    return "link";
         }
         return "unknown";
+}
+
+static const char *type_name(avro_value_t *v) {
+        return codec_avro_type_name(avro_value_get_type(v));
 }
 
 static codec_err_t wrong_type(codec_ctx_t *x, const char *name, avro_value_t *v,
@@ -115,16 +119,8 @@ codec_err_t codec_d_opt(codec_ctx_t *x, avro_value_t *rec, const char *name, avr
         return CODEC_OK;
 }
 
-codec_err_t codec_d_str_value(codec_ctx_t *x, const char *name, avro_value_t *v, char *dst,
-                              size_t dst_size, size_t max_chars) {
-        const char *s;
-        size_t size, len;
-
-        if (avro_value_get_type(v) != AVRO_STRING)
-                return wrong_type(x, name, v, "string");
-        if (avro_value_get_string(v, &s, &size) != 0)
-                return codec_fail(x, CODEC_ERR_AVRO, name, "cannot read string");
-        len = size > 0 ? size - 1 : 0;   /* avro-c counts the NUL */
+codec_err_t codec_d_str_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                            char *dst, size_t dst_size, size_t max_chars) {
         if (len > 0 && memchr(s, '\0', len) != NULL)
                 return codec_fail(x, CODEC_ERR_INVALID, name, "string contains a NUL byte");
         if (len >= dst_size)
@@ -144,21 +140,39 @@ codec_err_t codec_d_str_value(codec_ctx_t *x, const char *name, avro_value_t *v,
         return CODEC_OK;
 }
 
-codec_err_t codec_d_uuid_value(codec_ctx_t *x, const char *name, avro_value_t *v,
-                               bg_uuid_t *out) {
+codec_err_t codec_d_str_value(codec_ctx_t *x, const char *name, avro_value_t *v, char *dst,
+                              size_t dst_size, size_t max_chars) {
         const char *s;
-        size_t size, len;
-        char ex[48];
+        size_t size;
 
         if (avro_value_get_type(v) != AVRO_STRING)
                 return wrong_type(x, name, v, "string");
         if (avro_value_get_string(v, &s, &size) != 0)
                 return codec_fail(x, CODEC_ERR_AVRO, name, "cannot read string");
-        len = size > 0 ? size - 1 : 0;
+        /* avro-c counts the NUL */
+        return codec_d_str_raw(x, name, s, size > 0 ? size - 1 : 0, dst, dst_size, max_chars);
+}
+
+codec_err_t codec_d_uuid_raw(codec_ctx_t *x, const char *name, const char *s, size_t len,
+                             bg_uuid_t *out) {
+        char ex[48];
+
         if (!bg_uuid_parse(s, len, out))
                 return codec_fail(x, CODEC_ERR_INVALID, name, "invalid UUID text \"%s\"",
                                   excerpt(s, len, ex));
         return CODEC_OK;
+}
+
+codec_err_t codec_d_uuid_value(codec_ctx_t *x, const char *name, avro_value_t *v,
+                               bg_uuid_t *out) {
+        const char *s;
+        size_t size;
+
+        if (avro_value_get_type(v) != AVRO_STRING)
+                return wrong_type(x, name, v, "string");
+        if (avro_value_get_string(v, &s, &size) != 0)
+                return codec_fail(x, CODEC_ERR_AVRO, name, "cannot read string");
+        return codec_d_uuid_raw(x, name, s, size > 0 ? size - 1 : 0, out);
 }
 
 codec_err_t codec_d_long_value(codec_ctx_t *x, const char *name, avro_value_t *v,
@@ -180,15 +194,8 @@ codec_err_t codec_d_long_value(codec_ctx_t *x, const char *name, avro_value_t *v
         }
 }
 
-codec_err_t codec_d_decimal_value(codec_ctx_t *x, const char *name, avro_value_t *v,
-                                  int64_t *out) {
-        const void *buf;
-        size_t size;
-
-        if (avro_value_get_type(v) != AVRO_BYTES)
-                return wrong_type(x, name, v, "bytes (decimal)");
-        if (avro_value_get_bytes(v, &buf, &size) != 0)
-                return codec_fail(x, CODEC_ERR_AVRO, name, "cannot read bytes");
+codec_err_t codec_d_decimal_raw(codec_ctx_t *x, const char *name, const uint8_t *buf,
+                                size_t size, int64_t *out) {
         switch (bg_money_from_avro(buf, size, out)) {
         case BG_MONEY_OK:
                 break;
@@ -208,6 +215,18 @@ codec_err_t codec_d_decimal_value(codec_ctx_t *x, const char *name, avro_value_t
                 return codec_fail(x, CODEC_ERR_INVALID, name,
                                   "decimal %" PRId64 " micros exceeds precision 18", *out);
         return CODEC_OK;
+}
+
+codec_err_t codec_d_decimal_value(codec_ctx_t *x, const char *name, avro_value_t *v,
+                                  int64_t *out) {
+        const void *buf;
+        size_t size;
+
+        if (avro_value_get_type(v) != AVRO_BYTES)
+                return wrong_type(x, name, v, "bytes (decimal)");
+        if (avro_value_get_bytes(v, &buf, &size) != 0)
+                return codec_fail(x, CODEC_ERR_AVRO, name, "cannot read bytes");
+        return codec_d_decimal_raw(x, name, buf, size, out);
 }
 
 codec_err_t codec_d_enum_value(codec_ctx_t *x, const char *name, avro_value_t *v,

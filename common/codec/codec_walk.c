@@ -311,6 +311,12 @@ void codec_prog_destroy(codec_prog_t *prog) {
         free(prog);
 }
 
+size_t codec_prog_field_count(const codec_prog_t *prog) {
+        if (prog == NULL || prog->n_nodes == 0 || prog->nodes[0].kind != W_RECORD)
+                return 0;
+        return prog->nodes[0].n;
+}
+
 int codec_prog_field_index(const codec_prog_t *prog, const char *name) {
         const wnode_t *root;
 
@@ -338,6 +344,7 @@ typedef struct wstate_s {
         const char         *field;      /* innermost record field, for reasons */
         int                 stop_field;
         size_t              stop_off;
+        size_t             *field_ends;
         char               *errstr;
         size_t              errstr_size;
 } wstate_t;
@@ -612,6 +619,8 @@ static int walk(wstate_t *st, uint32_t ni, int depth) {
                         st->field = st->prog->kids[node->first + i].name;
                         if (walk(st, st->prog->kids[node->first + i].node, depth + 1) != 0)
                                 return -1;
+                        if (depth == 0 && st->field_ends != NULL)
+                                st->field_ends[i] = st->pos;
                 }
                 st->field = outer;
                 return 0;
@@ -630,6 +639,7 @@ int codec_walk(const codec_prog_t *prog, const uint8_t *buf, size_t len,
                 .base = opts ? opts->base : 0,
                 .max_items = opts ? opts->max_items : len,
                 .stop_field = opts ? opts->stop_field : -1,
+                .field_ends = opts ? opts->field_ends : NULL,
                 .errstr = errstr,
                 .errstr_size = errstr_size,
         };

@@ -40,12 +40,19 @@ void codec_prog_destroy(codec_prog_t *prog);
  * root is not a record). */
 int codec_prog_field_index(const codec_prog_t *prog, const char *name);
 
+/* The number of fields of the root record, or 0 when the root is not a record. */
+size_t codec_prog_field_count(const codec_prog_t *prog);
+
 typedef struct codec_walk_opts_s {
         size_t max_items;   /* cap on array + map items in the whole value */
         size_t base;        /* added to byte offsets in reasons (e.g. 5 for the
                              * Confluent header), so they count from the message start */
         int    stop_field;  /* >= 0: stop when the root record reaches this field and
                              * report its offset in *stop_off; -1: walk everything */
+        size_t *field_ends; /* non-NULL: field_ends[i] is set to the offset in @buf
+                             * (without @base) just past root record field i, once that
+                             * field has walked; codec_prog_field_count() entries. Field i
+                             * spans [i ? field_ends[i - 1] : 0, field_ends[i]). */
 } codec_walk_opts_t;
 
 /* Walks @len bytes at @buf as one value of @prog's schema. Returns 0 when the bytes are a
