@@ -75,6 +75,25 @@ int cmd_conf_load(cmd_conf_t *c, char *errstr, size_t errstr_size) {
 
 /* ------------------------------------------------------------------ state */
 
+/* Where a transaction's time goes, for billing_transaction_stage_seconds and the
+ * periodic "transactions" log line. */
+typedef enum {
+        STAGE_GATHER,           /* first command of the batch in hand to the batch closed */
+        STAGE_BEGIN,            /* begin_transaction */
+        STAGE_DECIDE,           /* decode, partition check, acct_decide, evolve */
+        STAGE_ENCODE,           /* hash and encode events and results, headers */
+        STAGE_PRODUCE,          /* producev: hand the records to librdkafka */
+        STAGE_OFFSETS,          /* send_offsets_to_transaction */
+        STAGE_COMMIT,           /* commit_transaction: flush and EndTxn */
+        STAGE__COUNT
+} cmd_stage_t;
+
+static const char *const stage_names[STAGE__COUNT] = {
+        [STAGE_GATHER] = "gather", [STAGE_BEGIN] = "begin", [STAGE_DECIDE] = "decide",
+        [STAGE_ENCODE] = "encode", [STAGE_PRODUCE] = "produce", [STAGE_OFFSETS] = "offsets",
+        [STAGE_COMMIT] = "commit",
+};
+
 /* The accounts of one assigned partition, rebuilt from billing.events on assignment. */
 typedef struct cmd_partition_s {
         int cp_partition;
@@ -114,6 +133,12 @@ typedef struct cmd_svc_s {
         bg_histogram_t *m_command_age;
         bg_gauge_t *m_lag;
         bg_gauge_t *m_partitions;
+        bg_histogram_t *m_stage[STAGE__COUNT];
+        double cs_stage[STAGE__COUNT];  /* seconds of the current batch */
+        double cs_stage_sum[STAGE__COUNT]; /* seconds since the last "transactions" line */
+        double cs_lap;                  /* end of the last measured stage */
+        int64_t cs_sum_txns, cs_sum_commands, cs_sum_age_ms, cs_sum_since_ms;
+        double cs_batch_t0;             /* when the batch's first command was in hand */
         _Atomic int64_t cs_heartbeat_ms; /* last pass of the loop, for /healthz */
 } cmd_svc_t;
 
@@ -269,6 +294,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
+/* Adds the time since the last lap to @stage of the current batch. */
+static void stage_lap(cmd_svc_t *s, cmd_stage_t stage) {
+        double now = bg_time_mono_s();
+
+        s->cs_stage[stage] += now - s->cs_lap;
+        s->cs_lap = now;
+}
+
 /* ------------------------------------------------------------------ producing */
 
 typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
@@ -296,20 +329,25 @@ static out_status_t produce(cmd_svc_t *s, const char *topic, int32_t partition, 
 }
 
 static out_status_t dead_letter(cmd_svc_t *s, const rd_kafka_message_t *m, const char *reason) {
-        rd_kafka_headers_t *h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition,
-                                               m->offset, "billing-commands", reason);
+        rd_kafka_headers_t *h;
 
+        stage_lap(s, STAGE_DECIDE);
+        h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                           "billing-commands", reason);
         bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s",
                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason);
         bg_counter_add(s->m_dead_lettered, 1);
+        stage_lap(s, STAGE_ENCODE);
         return produce(s, s->cs_topics.kt_commands_dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len,
                        m->payload, m->len, h);
 }
 
 static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
         char key[BG_UUID_STR_LEN + 1], errstr[256];
+        rd_kafka_headers_t *hdrs;
         const void *buf;
         size_t len;
+        out_status_t os;
 
         bg_uuid_format(&res->command_id, key);
         if (cmd_codec_encode_result(s->cs_codec, res, &buf, &len, errstr, sizeof(errstr)) != 0) {
@@ -317,9 +355,12 @@ static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
                 return OUT_FATAL;
         }
         bg_counter_add(s->m_outcome[res->outcome], 1);
-        return produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
-                       buf, len, kc_ce_headers(key, "billing.CommandResult", "/billing/commands",
-                                            bg_time_now_ms()));
+        hdrs = kc_ce_headers(key, "billing.CommandResult", "/billing/commands", bg_time_now_ms());
+        stage_lap(s, STAGE_ENCODE);
+        os = produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
+                     buf, len, hdrs);
+        stage_lap(s, STAGE_PRODUCE);
+        return os;
 }
 
 static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_uuid_t *account_id,
@@ -331,6 +372,7 @@ static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_u
         bg_command_result_t res;
         va_list ap;
 
+        stage_lap(s, STAGE_DECIDE);
         memset(&res, 0, sizeof(res));
         res.command_id = *command_id;
         res.account_id = *account_id;
@@ -353,10 +395,12 @@ static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partit
 
         for (size_t i = 0; i < s->cs_decision.n_events; i++) {
                 bg_event_t *ev = &s->cs_decision.events[i];
+                rd_kafka_headers_t *hdrs;
                 const void *buf;
                 size_t len;
                 out_status_t os;
 
+                stage_lap(s, STAGE_DECIDE);
                 memcpy(ev->prev_hash, acct_last_hash(st), BG_HASH_SIZE);
                 memset(ev->hash, 0, BG_HASH_SIZE);
                 if (cmd_codec_encode_event(s->cs_codec, ev, true, &buf, &len, errstr,
@@ -369,8 +413,11 @@ static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partit
                 bg_uuid_format(&ev->account_id, key);
                 bg_uuid_format(&ev->event_id, id);
                 snprintf(type, sizeof(type), "billing.%s", bg_event_type_name(ev->type));
+                hdrs = kc_ce_headers(id, type, "/billing/commands", ev->occurred_at);
+                stage_lap(s, STAGE_ENCODE);
                 os = produce(s, s->cs_topics.kt_events, partition, key, BG_UUID_STR_LEN, buf, len,
-                             kc_ce_headers(id, type, "/billing/commands", ev->occurred_at));
+                             hdrs);
+                stage_lap(s, STAGE_PRODUCE);
                 if (os != OUT_OK)
                         return os;
                 if (acct_evolve(st, ev, errstr, sizeof(errstr)) != ACCT_OK) {
@@ -448,6 +495,7 @@ static out_status_t handle_command(cmd_svc_t *s, const rd_kafka_message_t *m) {
                 if (os != OUT_OK)
                         return os;
         }
+        stage_lap(s, STAGE_DECIDE);
         return emit_result(s, &s->cs_decision.result);
 }
 
@@ -525,7 +573,9 @@ static out_status_t process_batch(cmd_svc_t *s) {
         out_status_t os;
         double t0 = bg_time_mono_s();
 
+        s->cs_lap = t0;
         os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
+        stage_lap(s, STAGE_BEGIN);
         for (size_t i = 0; os == OUT_OK && i < s->cs_nbatch; i++) {
                 const rd_kafka_message_t *m = s->cs_batch[i];
                 rd_kafka_topic_partition_t *tp;
@@ -543,10 +593,12 @@ static out_status_t process_batch(cmd_svc_t *s) {
                                                                m->partition);
                 tp->offset = m->offset + 1;
         }
+        stage_lap(s, STAGE_DECIDE);
         if (os == OUT_OK)
                 os = classify(rd_kafka_send_offsets_to_transaction(s->cs_producer, offsets,
                                                                    s->cs_cgmd, -1),
                               "send_offsets_to_transaction");
+        stage_lap(s, STAGE_OFFSETS);
         if (os == OUT_OK && s->cs_conf->cc_fault_kill_before_commit > 0 &&
             ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
                 /* Fault injection for the crash tests: everything of this transaction is
@@ -558,6 +610,7 @@ static out_status_t process_batch(cmd_svc_t *s) {
         }
         if (os == OUT_OK)
                 os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
+        stage_lap(s, STAGE_COMMIT);
         rd_kafka_topic_partition_list_destroy(offsets);
 
         if (os == OUT_ABORT) {
@@ -576,12 +629,47 @@ static out_status_t process_batch(cmd_svc_t *s) {
                  * less the time its consumer takes to see the result. */
                 for (size_t i = 0; i < s->cs_nbatch; i++) {
                         int64_t ts = rd_kafka_message_timestamp(s->cs_batch[i], NULL);
-                        if (ts > 0)
+                        if (ts > 0) {
                                 bg_histogram_observe(s->m_command_age, (double)(now - ts) / 1000.0);
+                                s->cs_sum_age_ms += now - ts;
+                        }
                 }
+                for (int st = 0; st < STAGE__COUNT; st++) {
+                        bg_histogram_observe(s->m_stage[st], s->cs_stage[st]);
+                        s->cs_stage_sum[st] += s->cs_stage[st];
+                }
+                s->cs_sum_txns++;
+                s->cs_sum_commands += (int64_t)s->cs_nbatch;
         }
+        memset(s->cs_stage, 0, sizeof(s->cs_stage));
         discard_batch(s);
         return os;
+}
+
+/* Every 10 s with transactions: how many, and the mean time of each stage per transaction,
+ * the numbers to look at first when latency grows. */
+static void log_stage_summary(cmd_svc_t *s) {
+        int64_t now = bg_time_mono_ms();
+        char line[512];
+        size_t off = 0;
+
+        if (now - s->cs_sum_since_ms < 10000)
+                return;
+        if (s->cs_sum_txns > 0) {
+                for (int st = 0; st < STAGE__COUNT && off < sizeof(line); st++)
+                        off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s %.2f",
+                                                st ? ", " : "", stage_names[st],
+                                                s->cs_stage_sum[st] * 1000 / (double)s->cs_sum_txns);
+                bg_log_info("%" PRId64 " transactions of %.1f commands on average in %.1f s; "
+                            "mean ms per transaction: %s; mean command age at commit %.1f ms",
+                            s->cs_sum_txns, (double)s->cs_sum_commands / (double)s->cs_sum_txns,
+                            (double)(now - s->cs_sum_since_ms) / 1000.0, line,
+                            s->cs_sum_commands ? (double)s->cs_sum_age_ms /
+                                                 (double)s->cs_sum_commands : 0.0);
+        }
+        memset(s->cs_stage_sum, 0, sizeof(s->cs_stage_sum));
+        s->cs_sum_txns = s->cs_sum_commands = s->cs_sum_age_ms = 0;
+        s->cs_sum_since_ms = now;
 }
 
 static void update_lag(cmd_svc_t *s) {
@@ -638,10 +726,14 @@ static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
                         rd_kafka_message_destroy(m);
                         continue;
                 }
-                if (s->cs_nbatch == 0)
-                        deadline = bg_time_mono_s() + s->cs_conf->cc_batch_ms / 1000.0;
+                if (s->cs_nbatch == 0) {
+                        s->cs_batch_t0 = bg_time_mono_s();
+                        deadline = s->cs_batch_t0 + s->cs_conf->cc_batch_ms / 1000.0;
+                }
                 s->cs_batch[s->cs_nbatch++] = m;
         }
+        if (s->cs_nbatch > 0)
+                s->cs_stage[STAGE_GATHER] = bg_time_mono_s() - s->cs_batch_t0;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -696,6 +788,16 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                     "Commands not yet consumed on the assigned partitions", NULL);
         s->m_partitions = bg_metrics_gauge(s->cs_metrics, "billing_assigned_partitions",
                                            "Partitions of the commands topic assigned here", NULL);
+        for (int st = 0; st < STAGE__COUNT; st++) {
+                char label[32];
+
+                snprintf(label, sizeof(label), "stage=\"%s\"", stage_names[st]);
+                s->m_stage[st] = bg_metrics_histogram(s->cs_metrics,
+                                                      "billing_transaction_stage_seconds",
+                                                      "Time of each stage of a committed "
+                                                      "transaction", label, NULL, 0);
+        }
+        s->cs_sum_since_ms = bg_time_mono_ms();
         atomic_store(&s->cs_heartbeat_ms, bg_time_now_ms());
         s->cs_admin = bg_admin_start(s->cs_conf->cc_admin_addr, s->cs_metrics, health, s, errstr,
                                      errstr_size);
@@ -709,18 +811,21 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                       "isolation.level", "read_committed",
                                       "enable.partition.eof", "true", "enable.auto.commit", "false",
                                       "fetch.max.bytes", "52428800", NULL};
-        const char *producer_props[] = {"transactional.id", txn_id, "linger.ms", "5",
-                                        "transaction.timeout.ms", "60000",
-                                        "compression.type", "lz4",
-                                        "queue.buffering.max.messages", "1000000", NULL};
+        /* Required settings (exactly-once, the rebalance protocol the loop relies on),
+         * then tuning that KAFKA_<PROPERTY> may override. */
+        const char *producer_props[] = {"transactional.id", txn_id,
+                                        "transaction.timeout.ms", "60000", NULL};
+        const char *producer_tuning[] = {"linger.ms", "5", "compression.type", "lz4",
+                                         "queue.buffering.max.messages", "1000000", NULL};
         const char *consumer_props[] = {"group.id", c->cc_group, "isolation.level", "read_committed",
                                         "enable.auto.commit", "false",
                                         "enable.auto.offset.store", "false",
                                         "auto.offset.reset", "earliest",
-                                        "partition.assignment.strategy", "range",
-                                        "session.timeout.ms", "10000",
-                                        "max.poll.interval.ms", "300000", NULL};
-        kc_client_opts_t consumer_opts = {0};
+                                        "partition.assignment.strategy", "range", NULL};
+        const char *consumer_tuning[] = {"session.timeout.ms", "10000",
+                                         "max.poll.interval.ms", "300000", NULL};
+        kc_client_opts_t producer_opts = {.kco_defaults = producer_tuning};
+        kc_client_opts_t consumer_opts = {.kco_defaults = consumer_tuning};
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
         rd_kafka_topic_partition_list_t *sub;
@@ -744,8 +849,8 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                          s->cs_topics.kt_events, ne, MAX_PARTITIONS);
                 return -1;
         }
-        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, NULL, errstr,
-                                            errstr_size)) == NULL)
+        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, &producer_opts,
+                                            errstr, errstr_size)) == NULL)
                 return -1;
         /* Fences any earlier incarnation of this instance and aborts what it left open. */
         error = rd_kafka_init_transactions(s->cs_producer, KAFKA_TIMEOUT_MS);
@@ -843,6 +948,7 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                         update_lag(s);
                         last_lag = bg_time_now_ms();
                 }
+                log_stage_summary(s);
         }
         rc = s->cs_fatal ? 1 : 0;
         bg_log_info("stopping (%s)", rc ? "fatal error" : "signal");
