@@ -1081,7 +1081,12 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
          * then tuning that KAFKA_<PROPERTY> may override. */
         const char *producer_props[] = {"transactional.id", txn_id,
                                         "transaction.timeout.ms", "60000", NULL};
+        /* retry.backoff.ms: a transaction begun right after the previous commit finds
+         * the coordinator still writing that one's markers (CONCURRENT_TRANSACTIONS on
+         * AddPartitionsToTxn / AddOffsetsToTxn); librdkafka retries after this backoff,
+         * 100 ms by default, which was most of the latency. */
         const char *producer_tuning[] = {"linger.ms", "5", "compression.type", "lz4",
+                                         "retry.backoff.ms", "5",
                                          "queue.buffering.max.messages", "1000000", NULL};
         const char *consumer_props[] = {"group.id", c->cc_group, "isolation.level", "read_committed",
                                         "enable.auto.commit", "false",
