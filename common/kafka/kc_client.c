@@ -4,11 +4,15 @@
 
 rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
                           const kc_client_opts_t *opts, char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, errstr_size);
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_t *rk;
 
-        if (conf == NULL)
-                return NULL;
+        for (const char *const *p = opts ? opts->kco_defaults : NULL; p != NULL && p[0] != NULL;
+             p += 2)
+                if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0)
+                        goto out_destroy_conf;
+        if (kc_conf_apply_env(conf, errstr, errstr_size) != 0)
+                goto out_destroy_conf;
         for (const char *const *p = props; p != NULL && p[0] != NULL; p += 2)
                 if (kc_conf_set(conf, p[0], p[1], errstr, errstr_size) != 0)
                         goto out_destroy_conf;

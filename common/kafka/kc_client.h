@@ -1,7 +1,7 @@
 /*
  * kc_client: a librdkafka client configured the way every service configures one: the
- * environment first (kc_conf_from_env: bootstrap servers, KAFKA_<PROPERTY>), then the
- * properties the caller requires, then its callbacks.
+ * caller's tunable defaults first, then the environment (kc_conf_apply_env: bootstrap
+ * servers, KAFKA_<PROPERTY>), then the properties the caller requires, then its callbacks.
  */
 #ifndef KC_CLIENT_H
 #define KC_CLIENT_H
@@ -15,6 +15,9 @@ typedef struct kc_client_opts_s {
         void (*kco_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t *parts, void *opaque);
         void (*kco_error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+        /* NULL-terminated name, value ... list applied before the environment: tuning
+         * (linger.ms, fetch.wait.max.ms ...) that KAFKA_<PROPERTY> may override. */
+        const char *const *kco_defaults;
 } kc_client_opts_t;
 
 /*

@@ -14,8 +14,7 @@ int kc_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char
         return 0;
 }
 
-rd_kafka_conf_t *kc_conf_from_env(char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+int kc_conf_apply_env(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
         const char *bootstrap = getenv("BILLING_KAFKA_BOOTSTRAP");
         char name[256], why[512];
 
@@ -40,11 +39,20 @@ rd_kafka_conf_t *kc_conf_from_env(char *errstr, size_t errstr_size) {
                 if (kc_conf_set(conf, name, eq + 1, why, sizeof(why)) != 0)
                         goto err_bad_property;
         }
-        return conf;
+        return 0;
 
 err_bad_property:
         snprintf(errstr, errstr_size, "invalid Kafka configuration from the environment: %s",
                  why);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
+        return -1;
+}
+
+rd_kafka_conf_t *kc_conf_from_env(char *errstr, size_t errstr_size) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+        if (kc_conf_apply_env(conf, errstr, errstr_size) != 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        return conf;
 }

@@ -1,6 +1,7 @@
 #include "cmd_service.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -75,6 +76,39 @@ int cmd_conf_load(cmd_conf_t *c, char *errstr, size_t errstr_size) {
 
 /* ------------------------------------------------------------------ state */
 
+/* Where a transaction's time goes, for billing_transaction_stage_seconds and the
+ * periodic "transactions" log line. */
+typedef enum {
+        STAGE_GATHER,           /* first command of the batch in hand to the batch closed */
+        STAGE_BEGIN,            /* begin_transaction */
+        STAGE_DECIDE,           /* decode, partition check, acct_decide, evolve */
+        STAGE_ENCODE,           /* hash and encode events and results, headers */
+        STAGE_WAIT,             /* decided, waiting for the previous transaction's commit */
+        STAGE_PRODUCE,          /* producev: hand the records to librdkafka */
+        STAGE_OFFSETS,          /* send_offsets_to_transaction (committer thread) */
+        STAGE_COMMIT,           /* commit_transaction: flush and EndTxn (committer thread) */
+        STAGE__COUNT
+} cmd_stage_t;
+
+static const char *const stage_names[STAGE__COUNT] = {
+        [STAGE_GATHER] = "gather", [STAGE_BEGIN] = "begin", [STAGE_DECIDE] = "decide",
+        [STAGE_ENCODE] = "encode", [STAGE_WAIT] = "wait", [STAGE_PRODUCE] = "produce",
+        [STAGE_OFFSETS] = "offsets", [STAGE_COMMIT] = "commit",
+};
+
+typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
+
+/* One record of a decided batch, kept until the batch's transaction has begun. Key and
+ * value live in the service's arena (cs_arena), by offset since the arena grows. */
+typedef struct cmd_out_s {
+        const char *co_topic;
+        int32_t co_partition;
+        bool co_has_key;
+        size_t co_key_off, co_key_len;
+        size_t co_value_off, co_value_len;
+        rd_kafka_headers_t *co_hdrs;    /* owned until produced */
+} cmd_out_t;
+
 /* The accounts of one assigned partition, rebuilt from billing.events on assignment. */
 typedef struct cmd_partition_s {
         int cp_partition;
@@ -91,14 +125,39 @@ typedef struct cmd_svc_s {
         rd_kafka_t *cs_producer;        /* transactional */
         rd_kafka_t *cs_reader;          /* reads billing.events to rebuild state */
         rd_kafka_consumer_group_metadata_t *cs_cgmd;
+        rd_kafka_queue_t *cs_consumer_q; /* the consumer's queue, for rd_kafka_queue_yield */
 
         cmd_partition_t *cs_parts[MAX_PARTITIONS];
         bool cs_rebalanced;             /* set by the rebalance callback */
         bool cs_fatal;
         int cs_txn_count;               /* transactions begun, for fault injection */
 
-        rd_kafka_message_t **cs_batch;
+        rd_kafka_message_t **cs_batch;  /* gathered, then decided */
         size_t cs_nbatch;
+        rd_kafka_topic_partition_list_t *cs_offsets; /* next offsets of the decided batch */
+        cmd_out_t *cs_out;              /* its records, produced after begin_transaction */
+        size_t cs_nout, cs_out_cap;
+        uint8_t *cs_arena;              /* their keys and values */
+        size_t cs_arena_len, cs_arena_cap;
+
+        /* Pipelining: the committer thread sends the offsets and commits transaction N
+         * while the loop gathers and decides batch N+1; the loop waits for that commit
+         * (settle) before it begins N+1. Only one transaction is ever open, and batch N+1
+         * is produced only after N committed, so the log and the offsets keep their
+         * order; when N fails, N+1 (decided, never produced) is dropped with it. */
+        pthread_t cs_committer;
+        bool cs_committer_running;
+        pthread_mutex_t cs_mtx;
+        pthread_cond_t cs_cond;
+        bool cs_job;                    /* under cs_mtx: set by the loop, cleared when done */
+        bool cs_quit;                   /* under cs_mtx */
+        out_status_t cs_job_status;     /* under cs_mtx */
+        bool cs_pending;                /* loop only: a handed-off commit not yet settled */
+        rd_kafka_message_t **cs_inflight; /* the commands of the transaction being committed */
+        size_t cs_ninflight;
+        rd_kafka_topic_partition_list_t *cs_inflight_offsets;
+        double cs_inflight_stage[STAGE__COUNT];
+        double cs_inflight_t0;          /* its begin_transaction */
         bg_command_t *cs_cmd;           /* reused: a command is ~64 KiB */
         acct_decision_t cs_decision;
         acct_state_t *cs_empty;         /* the state of accounts not created yet */
@@ -114,6 +173,11 @@ typedef struct cmd_svc_s {
         bg_histogram_t *m_command_age;
         bg_gauge_t *m_lag;
         bg_gauge_t *m_partitions;
+        bg_histogram_t *m_stage[STAGE__COUNT];
+        double cs_stage[STAGE__COUNT];  /* seconds of the current batch */
+        double cs_stage_sum[STAGE__COUNT]; /* seconds since the last "transactions" line */
+        double cs_lap;                  /* end of the last measured stage */
+        int64_t cs_sum_txns, cs_sum_commands, cs_sum_age_ms, cs_sum_since_ms;
         _Atomic int64_t cs_heartbeat_ms; /* last pass of the loop, for /healthz */
 } cmd_svc_t;
 
@@ -242,13 +306,18 @@ static int assign_partitions(cmd_svc_t *s, const rd_kafka_topic_partition_list_t
         return 0;
 }
 
+static out_status_t settle(cmd_svc_t *s, bool rewind);
+
 /* Eager rebalancing: every revoke takes all partitions, every assign starts from the
- * committed offsets. No transaction is open here (the loop commits or aborts before it
- * polls again), so a revoke only has to forget the state and the gathered batch. */
+ * committed offsets. The transaction the committer thread may still be committing is
+ * settled first (committed, or aborted), so no transaction is open past this point and a
+ * revoke only has to forget the state and the gathered batch. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
         cmd_svc_t *s = opaque;
 
+        if (settle(s, false) == OUT_FATAL)
+                s->cs_fatal = true;
         s->cs_rebalanced = true;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 bg_log_info("assigned %d partitions of \"%s\"", parts->cnt, s->cs_topics.kt_commands);
@@ -269,47 +338,131 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
+/* Adds the time since the last lap to @stage of the current batch. */
+static void stage_lap(cmd_svc_t *s, cmd_stage_t stage) {
+        double now = bg_time_mono_s();
+
+        s->cs_stage[stage] += now - s->cs_lap;
+        s->cs_lap = now;
+}
+
 /* ------------------------------------------------------------------ producing */
 
-typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
+/* Appends @len bytes to the arena; the offset, or SIZE_MAX when out of memory. */
+static size_t arena_put(cmd_svc_t *s, const void *p, size_t len) {
+        size_t off = s->cs_arena_len;
 
-/* Produces one record, waiting for room in the queue. Errors here abort the transaction. */
+        if (s->cs_arena_cap - s->cs_arena_len < len) {
+                size_t cap = s->cs_arena_cap ? s->cs_arena_cap : 1 << 16;
+                uint8_t *a;
+
+                while (cap - s->cs_arena_len < len)
+                        cap *= 2;
+                if ((a = realloc(s->cs_arena, cap)) == NULL)
+                        return SIZE_MAX;
+                s->cs_arena = a;
+                s->cs_arena_cap = cap;
+        }
+        if (len > 0)
+                memcpy(s->cs_arena + off, p, len);
+        s->cs_arena_len += len;
+        return off;
+}
+
+/* Keeps one record of the batch being decided (copies @key and @value, takes ownership of
+ * @hdrs); produce_batch sends it once the transaction has begun. */
 static out_status_t produce(cmd_svc_t *s, const char *topic, int32_t partition, const void *key,
                             size_t key_len, const void *value, size_t value_len,
                             rd_kafka_headers_t *hdrs) {
-        for (;;) {
-                rd_kafka_resp_err_t err = rd_kafka_producev(
-                        s->cs_producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-                        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                        RD_KAFKA_V_END);
-                if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                        return OUT_OK;          /* the producer owns @hdrs now */
-                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                        rd_kafka_poll(s->cs_producer, 10);
-                        continue;
-                }
-                rd_kafka_headers_destroy(hdrs);
-                bg_log_error("cannot produce to \"%s\": %s", topic, rd_kafka_err2str(err));
-                return err == RD_KAFKA_RESP_ERR__FATAL ? OUT_FATAL : OUT_ABORT;
+        cmd_out_t *o;
+
+        if (s->cs_nout == s->cs_out_cap) {
+                size_t cap = s->cs_out_cap ? s->cs_out_cap * 2 : 1024;
+                cmd_out_t *a = realloc(s->cs_out, cap * sizeof(*a));
+
+                if (a == NULL)
+                        goto err_nomem;
+                s->cs_out = a;
+                s->cs_out_cap = cap;
         }
+        o = &s->cs_out[s->cs_nout];
+        o->co_topic = topic;
+        o->co_partition = partition;
+        o->co_has_key = key != NULL;
+        o->co_key_len = key ? key_len : 0;
+        o->co_value_len = value_len;
+        if ((o->co_key_off = arena_put(s, key, o->co_key_len)) == SIZE_MAX ||
+            (o->co_value_off = arena_put(s, value, value_len)) == SIZE_MAX)
+                goto err_nomem;
+        o->co_hdrs = hdrs;
+        s->cs_nout++;
+        return OUT_OK;
+
+err_nomem:
+        rd_kafka_headers_destroy(hdrs);
+        bg_log_error("cannot keep a record for \"%s\": out of memory", topic);
+        return OUT_ABORT;
+}
+
+/* Forgets the decided batch's records. */
+static void discard_out(cmd_svc_t *s) {
+        for (size_t i = 0; i < s->cs_nout; i++)
+                if (s->cs_out[i].co_hdrs != NULL)
+                        rd_kafka_headers_destroy(s->cs_out[i].co_hdrs);
+        s->cs_nout = 0;
+        s->cs_arena_len = 0;
+}
+
+/* Produces the decided batch's records in the open transaction, waiting for room in the
+ * queue. Errors here abort the transaction. */
+static out_status_t produce_batch(cmd_svc_t *s) {
+        for (size_t i = 0; i < s->cs_nout; i++) {
+                cmd_out_t *o = &s->cs_out[i];
+                rd_kafka_resp_err_t err;
+
+                for (;;) {
+                        err = rd_kafka_producev(
+                                s->cs_producer, RD_KAFKA_V_TOPIC(o->co_topic),
+                                RD_KAFKA_V_PARTITION(o->co_partition),
+                                RD_KAFKA_V_KEY(o->co_has_key ? s->cs_arena + o->co_key_off : NULL,
+                                               o->co_key_len),
+                                RD_KAFKA_V_VALUE(s->cs_arena + o->co_value_off, o->co_value_len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_HEADERS(o->co_hdrs), RD_KAFKA_V_END);
+                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                break;
+                        rd_kafka_poll(s->cs_producer, 10);
+                }
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        bg_log_error("cannot produce to \"%s\": %s", o->co_topic,
+                                     rd_kafka_err2str(err));
+                        return err == RD_KAFKA_RESP_ERR__FATAL ? OUT_FATAL : OUT_ABORT;
+                }
+                o->co_hdrs = NULL;      /* the producer owns them now */
+        }
+        return OUT_OK;
 }
 
 static out_status_t dead_letter(cmd_svc_t *s, const rd_kafka_message_t *m, const char *reason) {
-        rd_kafka_headers_t *h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition,
-                                               m->offset, "billing-commands", reason);
+        rd_kafka_headers_t *h;
 
+        stage_lap(s, STAGE_DECIDE);
+        h = kc_dlq_headers(rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                           "billing-commands", reason);
         bg_log_warn("dead-lettering \"%s\" [%d] offset %" PRId64 ": %s",
                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason);
         bg_counter_add(s->m_dead_lettered, 1);
+        stage_lap(s, STAGE_ENCODE);
         return produce(s, s->cs_topics.kt_commands_dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len,
                        m->payload, m->len, h);
 }
 
 static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
         char key[BG_UUID_STR_LEN + 1], errstr[256];
+        rd_kafka_headers_t *hdrs;
         const void *buf;
         size_t len;
+        out_status_t os;
 
         bg_uuid_format(&res->command_id, key);
         if (cmd_codec_encode_result(s->cs_codec, res, &buf, &len, errstr, sizeof(errstr)) != 0) {
@@ -317,9 +470,12 @@ static out_status_t emit_result(cmd_svc_t *s, const bg_command_result_t *res) {
                 return OUT_FATAL;
         }
         bg_counter_add(s->m_outcome[res->outcome], 1);
-        return produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
-                       buf, len, kc_ce_headers(key, "billing.CommandResult", "/billing/commands",
-                                            bg_time_now_ms()));
+        hdrs = kc_ce_headers(key, "billing.CommandResult", "/billing/commands", bg_time_now_ms());
+        stage_lap(s, STAGE_ENCODE);
+        os = produce(s, s->cs_topics.kt_results, RD_KAFKA_PARTITION_UA, key, BG_UUID_STR_LEN,
+                     buf, len, hdrs);
+        stage_lap(s, STAGE_PRODUCE);
+        return os;
 }
 
 static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_uuid_t *account_id,
@@ -331,6 +487,7 @@ static out_status_t reject(cmd_svc_t *s, const bg_uuid_t *command_id, const bg_u
         bg_command_result_t res;
         va_list ap;
 
+        stage_lap(s, STAGE_DECIDE);
         memset(&res, 0, sizeof(res));
         res.command_id = *command_id;
         res.account_id = *account_id;
@@ -353,10 +510,12 @@ static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partit
 
         for (size_t i = 0; i < s->cs_decision.n_events; i++) {
                 bg_event_t *ev = &s->cs_decision.events[i];
+                rd_kafka_headers_t *hdrs;
                 const void *buf;
                 size_t len;
                 out_status_t os;
 
+                stage_lap(s, STAGE_DECIDE);
                 memcpy(ev->prev_hash, acct_last_hash(st), BG_HASH_SIZE);
                 memset(ev->hash, 0, BG_HASH_SIZE);
                 if (cmd_codec_encode_event(s->cs_codec, ev, true, &buf, &len, errstr,
@@ -369,8 +528,11 @@ static out_status_t append_events(cmd_svc_t *s, acct_state_t *st, int32_t partit
                 bg_uuid_format(&ev->account_id, key);
                 bg_uuid_format(&ev->event_id, id);
                 snprintf(type, sizeof(type), "billing.%s", bg_event_type_name(ev->type));
+                hdrs = kc_ce_headers(id, type, "/billing/commands", ev->occurred_at);
+                stage_lap(s, STAGE_ENCODE);
                 os = produce(s, s->cs_topics.kt_events, partition, key, BG_UUID_STR_LEN, buf, len,
-                             kc_ce_headers(id, type, "/billing/commands", ev->occurred_at));
+                             hdrs);
+                stage_lap(s, STAGE_PRODUCE);
                 if (os != OUT_OK)
                         return os;
                 if (acct_evolve(st, ev, errstr, sizeof(errstr)) != ACCT_OK) {
@@ -448,6 +610,7 @@ static out_status_t handle_command(cmd_svc_t *s, const rd_kafka_message_t *m) {
                 if (os != OUT_OK)
                         return os;
         }
+        stage_lap(s, STAGE_DECIDE);
         return emit_result(s, &s->cs_decision.result);
 }
 
@@ -513,40 +676,52 @@ err_out:
         return -1;
 }
 
+/* Forgets the gathered (or decided) batch: its commands, offsets and records. */
 static void discard_batch(cmd_svc_t *s) {
         for (size_t i = 0; i < s->cs_nbatch; i++)
                 rd_kafka_message_destroy(s->cs_batch[i]);
         s->cs_nbatch = 0;
+        if (s->cs_offsets != NULL && s->cs_offsets->cnt > 0) {
+                rd_kafka_topic_partition_list_destroy(s->cs_offsets);
+                s->cs_offsets = rd_kafka_topic_partition_list_new(8);
+        }
+        discard_out(s);
+        memset(s->cs_stage, 0, sizeof(s->cs_stage));
 }
 
-/* One transaction: every command of the batch, its events and result, and the offsets. */
-static out_status_t process_batch(cmd_svc_t *s) {
-        rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+/* Decides one gathered command against its account's state (which then holds its events)
+ * and keeps its records and offset; nothing is sent yet. OUT_ABORT or OUT_FATAL leave the
+ * states with part of the batch in them: the caller rewinds. */
+static out_status_t decide_one(cmd_svc_t *s, const rd_kafka_message_t *m) {
+        rd_kafka_topic_partition_t *tp;
         out_status_t os;
-        double t0 = bg_time_mono_s();
 
-        os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
-        for (size_t i = 0; os == OUT_OK && i < s->cs_nbatch; i++) {
-                const rd_kafka_message_t *m = s->cs_batch[i];
-                rd_kafka_topic_partition_t *tp;
-
-                if (s->cs_parts[m->partition] == NULL) {
-                        bg_log_error("message from unassigned partition %d", (int)m->partition);
-                        os = OUT_ABORT;
-                        break;
-                }
-                os = handle_command(s, m);
-                tp = rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(m->rkt),
-                                                        m->partition);
-                if (tp == NULL)
-                        tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt),
-                                                               m->partition);
-                tp->offset = m->offset + 1;
+        if (s->cs_parts[m->partition] == NULL) {
+                bg_log_error("message from unassigned partition %d", (int)m->partition);
+                return OUT_ABORT;
         }
-        if (os == OUT_OK)
-                os = classify(rd_kafka_send_offsets_to_transaction(s->cs_producer, offsets,
-                                                                   s->cs_cgmd, -1),
-                              "send_offsets_to_transaction");
+        s->cs_lap = bg_time_mono_s();
+        os = handle_command(s, m);
+        tp = rd_kafka_topic_partition_list_find(s->cs_offsets, rd_kafka_topic_name(m->rkt),
+                                                m->partition);
+        if (tp == NULL)
+                tp = rd_kafka_topic_partition_list_add(s->cs_offsets, rd_kafka_topic_name(m->rkt),
+                                                       m->partition);
+        tp->offset = m->offset + 1;
+        stage_lap(s, STAGE_DECIDE);
+        return os;
+}
+
+/* The committer thread's part of transaction N: the offsets, then the commit. */
+static out_status_t commit_inflight(cmd_svc_t *s) {
+        double t = bg_time_mono_s(), t1;
+        out_status_t os;
+
+        os = classify(rd_kafka_send_offsets_to_transaction(s->cs_producer, s->cs_inflight_offsets,
+                                                           s->cs_cgmd, -1),
+                      "send_offsets_to_transaction");
+        t1 = bg_time_mono_s();
+        s->cs_inflight_stage[STAGE_OFFSETS] = t1 - t;
         if (os == OUT_OK && s->cs_conf->cc_fault_kill_before_commit > 0 &&
             ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
                 /* Fault injection for the crash tests: everything of this transaction is
@@ -558,30 +733,189 @@ static out_status_t process_batch(cmd_svc_t *s) {
         }
         if (os == OUT_OK)
                 os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
-        rd_kafka_topic_partition_list_destroy(offsets);
+        s->cs_inflight_stage[STAGE_COMMIT] = bg_time_mono_s() - t1;
+        return os;
+}
+
+/* @locality committer thread: runs commit_inflight for each job the loop hands over. */
+static void *committer_main(void *opaque) {
+        cmd_svc_t *s = opaque;
+
+        pthread_mutex_lock(&s->cs_mtx);
+        for (;;) {
+                out_status_t os;
+
+                while (!s->cs_job && !s->cs_quit)
+                        pthread_cond_wait(&s->cs_cond, &s->cs_mtx);
+                if (!s->cs_job)
+                        break;
+                pthread_mutex_unlock(&s->cs_mtx);
+                os = commit_inflight(s);
+                pthread_mutex_lock(&s->cs_mtx);
+                s->cs_job_status = os;
+                s->cs_job = false;
+                pthread_cond_broadcast(&s->cs_cond);
+                rd_kafka_queue_yield(s->cs_consumer_q);  /* wake gather_batch's poll */
+        }
+        pthread_mutex_unlock(&s->cs_mtx);
+        return NULL;
+}
+
+/* After an abortable error: aborts the open transaction and, when @rewind, seeks back to
+ * the committed offsets and rebuilds the state. OUT_ABORT when that worked (the caller
+ * drops what it decided since), else OUT_FATAL. */
+static out_status_t abort_and_rewind(cmd_svc_t *s, size_t ncommands, bool rewind) {
+        out_status_t os;
+
+        bg_counter_add(s->m_txn_aborted, 1);
+        os = classify(rd_kafka_abort_transaction(s->cs_producer, -1), "abort_transaction");
+        if (os == OUT_OK && rewind && rewind_to_committed(s) != 0)
+                os = OUT_FATAL;
+        if (os != OUT_OK)
+                return OUT_FATAL;
+        bg_log_warn("aborted a transaction of %zu commands; resuming from the committed offsets",
+                    ncommands);
+        return OUT_ABORT;
+}
+
+/* Waits for the transaction handed to the committer, if any, and records its outcome.
+ * OUT_OK: committed (or none pending). OUT_ABORT: it failed and was aborted (and, with
+ * @rewind, the consumer and the states are back at the committed offsets): whatever was
+ * decided after it must be dropped. OUT_FATAL: stop. */
+static out_status_t settle(cmd_svc_t *s, bool rewind) {
+        double t = bg_time_mono_s();
+        out_status_t os;
+
+        if (!s->cs_pending)
+                return OUT_OK;
+        pthread_mutex_lock(&s->cs_mtx);
+        while (s->cs_job)
+                pthread_cond_wait(&s->cs_cond, &s->cs_mtx);
+        os = s->cs_job_status;
+        pthread_mutex_unlock(&s->cs_mtx);
+        s->cs_pending = false;
+        if (s->cs_nbatch > 0)
+                s->cs_stage[STAGE_WAIT] += bg_time_mono_s() - t;
 
         if (os == OUT_ABORT) {
-                bg_counter_add(s->m_txn_aborted, 1);
-                os = classify(rd_kafka_abort_transaction(s->cs_producer, -1), "abort_transaction");
-                if (os == OUT_OK && rewind_to_committed(s) != 0)
-                        os = OUT_FATAL;
-                if (os == OUT_OK)
-                        bg_log_warn("aborted a transaction of %zu commands; resuming from the "
-                                    "committed offsets", s->cs_nbatch);
+                os = abort_and_rewind(s, s->cs_ninflight, rewind);
         } else if (os == OUT_OK) {
                 int64_t now = bg_time_now_ms();
-                bg_histogram_observe(s->m_txn_seconds, bg_time_mono_s() - t0);
-                bg_histogram_observe(s->m_batch_size, (double)s->cs_nbatch);
+
+                bg_histogram_observe(s->m_txn_seconds, bg_time_mono_s() - s->cs_inflight_t0);
+                bg_histogram_observe(s->m_batch_size, (double)s->cs_ninflight);
                 /* From the publisher's timestamp to our commit: what an issuer waits,
                  * less the time its consumer takes to see the result. */
-                for (size_t i = 0; i < s->cs_nbatch; i++) {
-                        int64_t ts = rd_kafka_message_timestamp(s->cs_batch[i], NULL);
-                        if (ts > 0)
+                for (size_t i = 0; i < s->cs_ninflight; i++) {
+                        int64_t ts = rd_kafka_message_timestamp(s->cs_inflight[i], NULL);
+                        if (ts > 0) {
                                 bg_histogram_observe(s->m_command_age, (double)(now - ts) / 1000.0);
+                                s->cs_sum_age_ms += now - ts;
+                        }
                 }
+                for (int st = 0; st < STAGE__COUNT; st++) {
+                        bg_histogram_observe(s->m_stage[st], s->cs_inflight_stage[st]);
+                        s->cs_stage_sum[st] += s->cs_inflight_stage[st];
+                }
+                s->cs_sum_txns++;
+                s->cs_sum_commands += (int64_t)s->cs_ninflight;
         }
-        discard_batch(s);
+        for (size_t i = 0; i < s->cs_ninflight; i++)
+                rd_kafka_message_destroy(s->cs_inflight[i]);
+        s->cs_ninflight = 0;
         return os;
+}
+
+/* Begins the decided batch's transaction, produces its records and hands the offsets and
+ * the commit to the committer thread. The previous transaction must be settled. */
+static out_status_t start_transaction(cmd_svc_t *s) {
+        rd_kafka_message_t **msgs;
+        rd_kafka_topic_partition_list_t *offsets;
+        out_status_t os;
+
+        s->cs_inflight_t0 = s->cs_lap = bg_time_mono_s();
+        os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
+        stage_lap(s, STAGE_BEGIN);
+        if (os == OUT_OK)
+                os = produce_batch(s);
+        stage_lap(s, STAGE_PRODUCE);
+        if (os != OUT_OK)
+                return os;
+
+        /* The batch becomes the in-flight transaction; its arrays swap with the idle ones. */
+        msgs = s->cs_inflight;
+        s->cs_inflight = s->cs_batch;
+        s->cs_ninflight = s->cs_nbatch;
+        s->cs_batch = msgs;
+        s->cs_nbatch = 0;
+        offsets = s->cs_inflight_offsets;
+        s->cs_inflight_offsets = s->cs_offsets;
+        s->cs_offsets = offsets;
+        memcpy(s->cs_inflight_stage, s->cs_stage, sizeof(s->cs_stage));
+        discard_batch(s);               /* the records were produced: only resets */
+
+        pthread_mutex_lock(&s->cs_mtx);
+        s->cs_job = true;
+        pthread_cond_broadcast(&s->cs_cond);
+        pthread_mutex_unlock(&s->cs_mtx);
+        s->cs_pending = true;
+        return OUT_OK;
+}
+
+/* One gathered batch, decided (with status @os) while the previous transaction
+ * committed: settles that one, then begins, produces and hands over this one. Returns
+ * OUT_FATAL when the service must stop. */
+static out_status_t process_batch(cmd_svc_t *s, out_status_t os) {
+        out_status_t prev = settle(s, true);
+
+        if (prev == OUT_FATAL || os == OUT_FATAL) {
+                discard_batch(s);
+                return OUT_FATAL;
+        }
+        if (prev == OUT_ABORT) {
+                /* Decided on the failed transaction's state: read again from the
+                 * committed offsets, where settle has put the consumer. */
+                discard_batch(s);
+                return OUT_OK;
+        }
+        if (os == OUT_ABORT) {
+                /* Nothing of this batch was sent, but the states hold part of it. */
+                bg_counter_add(s->m_txn_aborted, 1);
+                discard_batch(s);
+                return rewind_to_committed(s) == 0 ? OUT_OK : OUT_FATAL;
+        }
+        os = start_transaction(s);
+        if (os == OUT_ABORT)
+                os = abort_and_rewind(s, s->cs_nbatch, true);
+        if (os != OUT_OK)
+                discard_batch(s);
+        return os == OUT_FATAL ? OUT_FATAL : OUT_OK;
+}
+
+/* Every 10 s with transactions: how many, and the mean time of each stage per transaction,
+ * the numbers to look at first when latency grows. */
+static void log_stage_summary(cmd_svc_t *s) {
+        int64_t now = bg_time_mono_ms();
+        char line[512];
+        size_t off = 0;
+
+        if (now - s->cs_sum_since_ms < 10000)
+                return;
+        if (s->cs_sum_txns > 0) {
+                for (int st = 0; st < STAGE__COUNT && off < sizeof(line); st++)
+                        off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s %.2f",
+                                                st ? ", " : "", stage_names[st],
+                                                s->cs_stage_sum[st] * 1000 / (double)s->cs_sum_txns);
+                bg_log_info("%" PRId64 " transactions of %.1f commands on average in %.1f s; "
+                            "mean ms per transaction: %s; mean command age at commit %.1f ms",
+                            s->cs_sum_txns, (double)s->cs_sum_commands / (double)s->cs_sum_txns,
+                            (double)(now - s->cs_sum_since_ms) / 1000.0, line,
+                            s->cs_sum_commands ? (double)s->cs_sum_age_ms /
+                                                 (double)s->cs_sum_commands : 0.0);
+        }
+        memset(s->cs_stage_sum, 0, sizeof(s->cs_stage_sum));
+        s->cs_sum_txns = s->cs_sum_commands = s->cs_sum_age_ms = 0;
+        s->cs_sum_since_ms = now;
 }
 
 static void update_lag(cmd_svc_t *s) {
@@ -603,31 +937,52 @@ static void update_lag(cmd_svc_t *s) {
         rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* Gathers up to batch_max messages, waiting at most batch_ms after the first. */
-static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
+/* True when the committer thread has no unfinished transaction. */
+static bool committer_idle(cmd_svc_t *s) {
+        bool idle;
+
+        pthread_mutex_lock(&s->cs_mtx);
+        idle = !s->cs_job;
+        pthread_mutex_unlock(&s->cs_mtx);
+        return idle;
+}
+
+/* Gathers and decides up to batch_max commands: at least batch_ms after the first, and
+ * for as long as the previous transaction is still committing (the committer wakes the
+ * poll when it is done), so that the work of this batch overlaps that commit and batches
+ * grow with the load by themselves. A status other than OUT_OK stops the gathering: a
+ * command could not be decided (process_batch rewinds). */
+static out_status_t gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
         double deadline = 0;
+        out_status_t os = OUT_OK;
 
         while (!*stop && !s->cs_fatal && s->cs_nbatch < (size_t)s->cs_conf->cc_batch_max) {
                 int timeout = 100;
                 rd_kafka_message_t *m;
+                double t;
 
-                if (s->cs_nbatch > 0) {
+                if (s->cs_nbatch > 0 && (!s->cs_pending || committer_idle(s))) {
                         double left = deadline - bg_time_mono_s();
                         if (left <= 0)
                                 break;
                         timeout = (int)(left * 1000) + 1;
                 }
+                t = bg_time_mono_s();
                 m = rd_kafka_consumer_poll(s->cs_consumer, timeout);
+                if (s->cs_nbatch > 0)
+                        s->cs_stage[STAGE_GATHER] += bg_time_mono_s() - t;
                 atomic_store(&s->cs_heartbeat_ms, bg_time_now_ms());
                 if (s->cs_rebalanced) {
                         /* Positions restart from the committed offsets: what was gathered
-                         * before the rebalance will be read again (by us or another). */
+                         * before the rebalance will be read again (by us or another), and
+                         * the states were rebuilt from the log without it. */
                         s->cs_rebalanced = false;
                         discard_batch(s);
+                        os = OUT_OK;
                 }
                 if (m == NULL) {
                         if (s->cs_nbatch == 0)
-                                return;         /* idle: let the loop look around */
+                                return OUT_OK;  /* idle: let the loop look around */
                         continue;
                 }
                 if (m->err) {
@@ -641,7 +996,10 @@ static void gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
                 if (s->cs_nbatch == 0)
                         deadline = bg_time_mono_s() + s->cs_conf->cc_batch_ms / 1000.0;
                 s->cs_batch[s->cs_nbatch++] = m;
+                if ((os = decide_one(s, m)) != OUT_OK)
+                        break;
         }
+        return os;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -696,6 +1054,16 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                     "Commands not yet consumed on the assigned partitions", NULL);
         s->m_partitions = bg_metrics_gauge(s->cs_metrics, "billing_assigned_partitions",
                                            "Partitions of the commands topic assigned here", NULL);
+        for (int st = 0; st < STAGE__COUNT; st++) {
+                char label[32];
+
+                snprintf(label, sizeof(label), "stage=\"%s\"", stage_names[st]);
+                s->m_stage[st] = bg_metrics_histogram(s->cs_metrics,
+                                                      "billing_transaction_stage_seconds",
+                                                      "Time of each stage of a committed "
+                                                      "transaction", label, NULL, 0);
+        }
+        s->cs_sum_since_ms = bg_time_mono_ms();
         atomic_store(&s->cs_heartbeat_ms, bg_time_now_ms());
         s->cs_admin = bg_admin_start(s->cs_conf->cc_admin_addr, s->cs_metrics, health, s, errstr,
                                      errstr_size);
@@ -709,18 +1077,26 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                       "isolation.level", "read_committed",
                                       "enable.partition.eof", "true", "enable.auto.commit", "false",
                                       "fetch.max.bytes", "52428800", NULL};
-        const char *producer_props[] = {"transactional.id", txn_id, "linger.ms", "5",
-                                        "transaction.timeout.ms", "60000",
-                                        "compression.type", "lz4",
-                                        "queue.buffering.max.messages", "1000000", NULL};
+        /* Required settings (exactly-once, the rebalance protocol the loop relies on),
+         * then tuning that KAFKA_<PROPERTY> may override. */
+        const char *producer_props[] = {"transactional.id", txn_id,
+                                        "transaction.timeout.ms", "60000", NULL};
+        /* retry.backoff.ms: a transaction begun right after the previous commit finds
+         * the coordinator still writing that one's markers (CONCURRENT_TRANSACTIONS on
+         * AddPartitionsToTxn / AddOffsetsToTxn); librdkafka retries after this backoff,
+         * 100 ms by default, which was most of the latency. */
+        const char *producer_tuning[] = {"linger.ms", "5", "compression.type", "lz4",
+                                         "retry.backoff.ms", "5",
+                                         "queue.buffering.max.messages", "1000000", NULL};
         const char *consumer_props[] = {"group.id", c->cc_group, "isolation.level", "read_committed",
                                         "enable.auto.commit", "false",
                                         "enable.auto.offset.store", "false",
                                         "auto.offset.reset", "earliest",
-                                        "partition.assignment.strategy", "range",
-                                        "session.timeout.ms", "10000",
-                                        "max.poll.interval.ms", "300000", NULL};
-        kc_client_opts_t consumer_opts = {0};
+                                        "partition.assignment.strategy", "range", NULL};
+        const char *consumer_tuning[] = {"session.timeout.ms", "10000",
+                                         "max.poll.interval.ms", "300000", NULL};
+        kc_client_opts_t producer_opts = {.kco_defaults = producer_tuning};
+        kc_client_opts_t consumer_opts = {.kco_defaults = consumer_tuning};
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
         rd_kafka_topic_partition_list_t *sub;
@@ -744,8 +1120,8 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                          s->cs_topics.kt_events, ne, MAX_PARTITIONS);
                 return -1;
         }
-        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, NULL, errstr,
-                                            errstr_size)) == NULL)
+        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, &producer_opts,
+                                            errstr, errstr_size)) == NULL)
                 return -1;
         /* Fences any earlier incarnation of this instance and aborts what it left open. */
         error = rd_kafka_init_transactions(s->cs_producer, KAFKA_TIMEOUT_MS);
@@ -761,6 +1137,7 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                             errstr, errstr_size)) == NULL)
                 return -1;
         rd_kafka_poll_set_consumer(s->cs_consumer);
+        s->cs_consumer_q = rd_kafka_queue_get_consumer(s->cs_consumer);
         s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
         sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, s->cs_topics.kt_commands, RD_KAFKA_PARTITION_UA);
@@ -778,6 +1155,15 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
 }
 
 static void service_teardown(cmd_svc_t *s) {
+        if (s->cs_committer_running) {
+                pthread_mutex_lock(&s->cs_mtx);
+                s->cs_quit = true;
+                pthread_cond_broadcast(&s->cs_cond);
+                pthread_mutex_unlock(&s->cs_mtx);
+                pthread_join(s->cs_committer, NULL);
+        }
+        if (s->cs_consumer_q)
+                rd_kafka_queue_destroy(s->cs_consumer_q);
         if (s->cs_consumer) {
                 rd_kafka_consumer_close(s->cs_consumer);
                 rd_kafka_destroy(s->cs_consumer);
@@ -797,7 +1183,18 @@ static void service_teardown(cmd_svc_t *s) {
         cmd_codec_destroy(s->cs_codec);
         acct_decision_clear(&s->cs_decision);
         acct_state_destroy(s->cs_empty);
+        for (size_t i = 0; i < s->cs_ninflight; i++)
+                rd_kafka_message_destroy(s->cs_inflight[i]);
+        if (s->cs_offsets)
+                rd_kafka_topic_partition_list_destroy(s->cs_offsets);
+        if (s->cs_inflight_offsets)
+                rd_kafka_topic_partition_list_destroy(s->cs_inflight_offsets);
+        free(s->cs_out);
+        free(s->cs_arena);
+        pthread_cond_destroy(&s->cs_cond);
+        pthread_mutex_destroy(&s->cs_mtx);
         free(s->cs_cmd);
+        free(s->cs_inflight);
         free(s->cs_batch);
 }
 
@@ -813,8 +1210,13 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
         acct_decision_init(&s->cs_decision);
         s->cs_cmd = malloc(sizeof(*s->cs_cmd));
         s->cs_batch = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_batch));
+        s->cs_inflight = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_inflight));
+        s->cs_offsets = rd_kafka_topic_partition_list_new(8);
+        s->cs_inflight_offsets = rd_kafka_topic_partition_list_new(8);
         s->cs_empty = acct_state_new();
-        if (!s->cs_cmd || !s->cs_batch || !s->cs_empty) {
+        pthread_mutex_init(&s->cs_mtx, NULL);
+        pthread_cond_init(&s->cs_cond, NULL);
+        if (!s->cs_cmd || !s->cs_batch || !s->cs_inflight || !s->cs_empty) {
                 bg_log_error("cannot start: out of memory");
                 goto out;
         }
@@ -825,25 +1227,39 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
         }
+        if (pthread_create(&s->cs_committer, NULL, committer_main, s) != 0) {
+                bg_log_error("cannot start: no committer thread");
+                goto out;
+        }
+        s->cs_committer_running = true;
         bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics)", bg_admin_port(s->cs_admin));
 
         while (!*stop && !s->cs_fatal) {
-                gather_batch(s, stop);
+                out_status_t os = gather_batch(s, stop);
+
                 if (s->cs_nbatch > 0 && !*stop && !s->cs_fatal) {
-                        if (process_batch(s) == OUT_FATAL) {
+                        if (process_batch(s, os) == OUT_FATAL) {
                                 s->cs_fatal = true;
                                 break;
                         }
                 } else {
-                        /* Stopping mid-gather: nothing is open; the gathered commands are
-                         * read again after restart from the committed offsets. */
+                        /* Idle, or stopping mid-gather: the gathered commands are read
+                         * again after restart from the committed offsets; the commit in
+                         * flight, if any, ends now. */
                         discard_batch(s);
+                        if (settle(s, true) == OUT_FATAL) {
+                                s->cs_fatal = true;
+                                break;
+                        }
                 }
                 if (bg_time_now_ms() - last_lag > 1000) {
                         update_lag(s);
                         last_lag = bg_time_now_ms();
                 }
+                log_stage_summary(s);
         }
+        if (settle(s, false) == OUT_FATAL)      /* SIGTERM: finish the open transaction */
+                s->cs_fatal = true;
         rc = s->cs_fatal ? 1 : 0;
         bg_log_info("stopping (%s)", rc ? "fatal error" : "signal");
 out:

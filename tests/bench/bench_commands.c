@@ -14,6 +14,10 @@
  *    publish -> result latency p50/p99.
  * Needs the local stack's environment (. $BILLING_STACK_DIR/env.sh); prints a table and a
  * JSON line ("BENCH {...}") for the benchmark report.
+ *
+ * BENCH_COMMANDS_ENV="NAME=value NAME=value": extra environment for billing-commands only
+ * (e.g. KAFKA_LINGER_MS=1 BILLING_BATCH_MS=1), to compare settings without touching the
+ * benchmark's own clients.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,7 +154,24 @@ static void *publish(void *opaque) {
         return NULL;
 }
 
-/* Peak resident set (VmHWM) of @pid in KiB, or -1. */
+/* BENCH_COMMANDS_ENV split at spaces into @env (NULL-terminated); the words stay in a
+ * static copy for the child. */
+static char *const *service_env(char **env, size_t cap) {
+        static char words[1024];
+        const char *v = getenv("BENCH_COMMANDS_ENV");
+        char *save = NULL, *w;
+        size_t n = 0;
+
+        snprintf(words, sizeof(words), "%s", v ? v : "");
+        for (w = strtok_r(words, " ", &save); w != NULL && n + 1 < cap;
+             w = strtok_r(NULL, " ", &save))
+                env[n++] = w;
+        env[n] = NULL;
+        if (n > 0)
+                fprintf(stderr, "billing-commands environment: %s\n", v);
+        return env;
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
         return x < y ? -1 : x > y;
@@ -169,11 +190,17 @@ int main(int argc, char **argv) {
         char errstr[256], raw_topic[256];
         double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat;
         pid_t pid;
+        char *svc_env[16];
         kc_topic_spec_t spec;
         long rss_peak;
 
+        if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+                n = 0;
         if (n < 1000 || lat_secs < 1) {
-                fprintf(stderr, "usage: %s [commands >= 1000] [latency-seconds >= 1]\n", argv[0]);
+                fprintf(stderr, "usage: %s [commands >= 1000] [latency-seconds >= 1] "
+                        "[latency-rate]\n  defaults 200000, 10, half the measured throughput;\n"
+                        "  BENCH_COMMANDS_ENV=\"NAME=value ...\" adds to billing-commands' "
+                        "environment\n", argv[0]);
                 return 2;
         }
         bg_test_env("BILLING_KAFKA_BOOTSTRAP");
@@ -196,7 +223,7 @@ int main(int argc, char **argv) {
         pub = (publisher_t){h, &base, 0, n, 0, NULL};
         publish(&pub);
         fprintf(stderr, "backlog of %u commands published; starting billing-commands\n", n);
-        pid = cmdh_start(h, "bench-0", NULL);
+        pid = cmdh_start(h, "bench-0", service_env(svc_env, sizeof(svc_env) / sizeof(svc_env[0])));
         while (got < n) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 1000);
                 if (m == NULL) {
