@@ -84,9 +84,9 @@ typedef struct inv_svc_s {
         codec_registry_t *s_reg;
         codec_t *s_codec;
         inv_members_t *s_members;
-        inv_dedup_t *s_dedup;           /* billed ids, committed */
+        inv_dedup_t *s_dedup;           /* billed ids, committed or handed off or in the
+                                         * open batch (a failed commit reloads it) */
         inv_totals_t *s_totals;         /* sums of the open invoices, committed */
-        inv_dedup_t *s_batch_ids;       /* billed ids of the open batch */
         inv_store_t *s_store;
         inv_work_t s_work[2];
         inv_work_t *s_cur;              /* the open batch */
@@ -94,6 +94,7 @@ typedef struct inv_svc_s {
 
         rd_kafka_t *s_events;           /* reader of billing.events, every partition */
         rd_kafka_t *s_usage;            /* reader of billing.usage, every partition */
+        rd_kafka_queue_t *s_usage_q;    /* its consumer queue, read a batch at a time */
         rd_kafka_t *s_dlq;              /* idempotent producer of dead letters */
         rd_kafka_t *s_txn;              /* transactional producer of billing.invoices */
         rd_kafka_t *s_marker;           /* reads the outbox marker group's offset */
@@ -440,11 +441,14 @@ static bool batch_seen_add(inv_svc_t *s, const codec_usage_t *u) {
         w->w_seen[w->w_nseen].is_id = u->usage_id;
         w->w_seen[w->w_nseen].is_ts = u->timestamp_begin;
         w->w_nseen++;
-        return inv_dedup_add(s->s_batch_ids, &u->usage_id, u->timestamp_begin);
+        /* Straight into the set: the open batch's ids count as billed for the records
+         * after them, and a batch that is not committed makes store_setup reload the set
+         * from PostgreSQL. One probe of the (large) table per record instead of three. */
+        return inv_dedup_add(s->s_dedup, &u->usage_id, u->timestamp_begin);
 }
 
 static bool is_duplicate(inv_svc_t *s, const bg_uuid_t *id) {
-        return inv_dedup_contains(s->s_dedup, id) || inv_dedup_contains(s->s_batch_ids, id) ||
+        return inv_dedup_contains(s->s_dedup, id) ||
                bg_uuidmap_get(s->s_held_ids, id) != NULL;
 }
 
@@ -665,10 +669,9 @@ static void work_free(inv_work_t *w) {
         memset(w, 0, sizeof(*w));
 }
 
-/* Empties the open batch (its work, its ids). */
+/* Empties the open batch. */
 static void reset_batch(inv_svc_t *s) {
         work_reset(s->s_cur);
-        inv_dedup_clear(s->s_batch_ids);
 }
 
 /* Assigns the usage partitions at the stored offsets (the beginning where none). */
@@ -889,8 +892,8 @@ nomem:
  * next batch is gathered and billed while this one is written. First waits for the
  * batch before (commits happen one at a time, in order).
  *
- * The batch's effects on the in-memory state (billed ids, invoice sums, next offsets)
- * are applied now, so that the next batch is judged as if this one were committed. If
+ * The batch's effects on the in-memory state (invoice sums, next offsets; its billed
+ * ids went into the set as they were billed) are applied now, so that the next batch is judged as if this one were committed. If
  * its commit fails, the next batch is dropped unwritten and everything is reloaded from
  * PostgreSQL (BATCH_REPLAY, store_setup), so nothing optimistic survives a failure.
  */
@@ -901,9 +904,6 @@ static batch_t commit_batch(inv_svc_t *s) {
 
         if (r != BATCH_OK)
                 return r;
-        for (size_t i = 0; i < w->w_nseen; i++)
-                if (!inv_dedup_add(s->s_dedup, &w->w_seen[i].is_id, w->w_seen[i].is_ts))
-                        return BATCH_FATAL;
         if (!totals_advance(s))
                 return BATCH_FATAL;
         for (int p = 0; p < s->s_nusage; p++)
@@ -933,9 +933,13 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
         batch_t rc = BATCH_OK;
 
         reset_batch(s);
+        /* Messages come a slice at a time (one call, one clock reading per slice rather
+         * than per message); the batch closes when full or BILLING_BATCH_MS after its
+         * first message. */
         while (!*stop && !s->s_fatal && n < (size_t)s->s_conf->ic_batch_max) {
-                rd_kafka_message_t *m;
-                int timeout = 100;
+                size_t room = (size_t)s->s_conf->ic_batch_max - n, k = n;
+                int timeout = (int)(s->s_conf->ic_batch_ms < 100 ? s->s_conf->ic_batch_ms : 100);
+                ssize_t got;
 
                 if (n > 0) {
                         int64_t left = deadline - bg_time_mono_ms();
@@ -943,25 +947,27 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                                 break;
                         timeout = (int)left;
                 }
-                m = rd_kafka_consumer_poll(s->s_usage, timeout);
+                got = rd_kafka_consume_batch_queue(s->s_usage_q, timeout, s->s_msgs + n,
+                                                   room < 10000 ? room : 10000);
                 atomic_store(&s->s_heartbeat_ms, bg_time_now_ms());
-                if (m == NULL) {
-                        if (n == 0)
-                                break;          /* idle: look at held records and the clock */
-                        continue;
+                for (ssize_t i = 0; i < got; i++) {
+                        rd_kafka_message_t *m = s->s_msgs[n + (size_t)i];
+                        if (m->err || m->partition < 0 || m->partition >= s->s_nusage) {
+                                if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                        bg_log_warn("reading \"%s\": %s", s->s_topics.kt_usage,
+                                                    rd_kafka_message_errstr(m));
+                                if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+                                        s->s_fatal = true;
+                                rd_kafka_message_destroy(m);
+                                continue;
+                        }
+                        s->s_msgs[k++] = m;
                 }
-                if (m->err || m->partition < 0 || m->partition >= s->s_nusage) {
-                        if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                                bg_log_warn("reading \"%s\": %s", s->s_topics.kt_usage,
-                                            rd_kafka_message_errstr(m));
-                        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
-                                s->s_fatal = true;
-                        rd_kafka_message_destroy(m);
-                        continue;
-                }
+                if (k == 0)
+                        break;                  /* idle: look at held records and the clock */
                 if (n == 0)
                         deadline = bg_time_mono_ms() + s->s_conf->ic_batch_ms;
-                s->s_msgs[n++] = m;
+                n = k;
         }
         if (*stop || s->s_fatal)
                 goto out;
@@ -1317,6 +1323,12 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
             (s->s_marker = kc_client_new(RD_KAFKA_CONSUMER, marker_props, NULL, errstr,
                                       errstr_size)) == NULL)
                 return -1;
+        s->s_usage_q = rd_kafka_queue_get_consumer(s->s_usage);
+        if (s->s_usage_q == NULL) {
+                snprintf(errstr, errstr_size, "no consumer queue for \"%s\"",
+                         s->s_topics.kt_usage);
+                return -1;
+        }
         s->s_nevents = kc_topic_partition_count(s->s_events, s->s_topics.kt_events,
                                                 KAFKA_TIMEOUT_MS, errstr, errstr_size);
         s->s_nusage = kc_topic_partition_count(s->s_usage, s->s_topics.kt_usage, KAFKA_TIMEOUT_MS,
@@ -1398,6 +1410,8 @@ static void service_teardown(inv_svc_t *s) {
 
         committer_stop(s);
 
+        if (s->s_usage_q)
+                rd_kafka_queue_destroy(s->s_usage_q);
         if (s->s_usage) {
                 rd_kafka_consumer_close(s->s_usage);
                 rd_kafka_destroy(s->s_usage);
@@ -1429,7 +1443,6 @@ static void service_teardown(inv_svc_t *s) {
         work_free(&s->s_work[1]);
         inv_dedup_destroy(s->s_dedup);
         inv_totals_destroy(s->s_totals);
-        inv_dedup_destroy(s->s_batch_ids);
         inv_members_destroy(s->s_members);
         codec_destroy(s->s_codec);
         codec_registry_destroy(s->s_reg);
@@ -1471,13 +1484,12 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         s->s_members = inv_members_new();
         s->s_dedup = inv_dedup_new((size_t)conf->ic_dedup_capacity);
         s->s_totals = inv_totals_new();
-        s->s_batch_ids = inv_dedup_new((size_t)conf->ic_batch_max);
         s->s_held_ids = bg_uuidmap_new();
         s->s_finalized = bg_uuidmap_new();
         s->s_store = inv_store_new(conf->ic_pg_conninfo, conf->ic_pg_schema,
                                    conf->ic_migrations_dir);
         if (!s->s_u || !s->s_ev || !s->s_msgs || !s->s_members || !s->s_dedup ||
-            !s->s_totals || !s->s_batch_ids || !s->s_held_ids || !s->s_finalized || !s->s_store) {
+            !s->s_totals || !s->s_held_ids || !s->s_finalized || !s->s_store) {
                 bg_log_error("cannot start: out of memory");
                 goto out;
         }
