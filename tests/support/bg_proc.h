@@ -10,7 +10,8 @@
 
 /* Starts @path with the current environment plus @env ("NAME=value" strings, NULL
  * terminated; may be NULL), stdout and stderr appended to @log_path. Returns the pid, or
- * -1 with errno set. */
+ * -1 with errno set. A child still running when the test process exits (a failed
+ * assertion skips the test's own cleanup) is killed with SIGKILL then. */
 pid_t bg_proc_spawn(const char *path, char *const argv_extra[], char *const env[],
                     const char *log_path);
 

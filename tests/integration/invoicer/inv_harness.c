@@ -21,24 +21,6 @@
 
 #define WAIT_MS 60000
 
-/* Children started by the harness: killed at exit, so that a failed assertion (which
- * skips the test's own cleanup) leaves no service running. */
-static pid_t children[64];
-static size_t nchildren;
-
-static void kill_children(void) {
-        for (size_t i = 0; i < nchildren; i++)
-                if (children[i] > 0 && bg_proc_running(children[i], NULL))
-                        bg_proc_stop(children[i], SIGKILL, 5000);
-}
-
-static void track_child(pid_t pid) {
-        if (nchildren == 0)
-                atexit(kill_children);
-        if (nchildren < sizeof(children) / sizeof(children[0]))
-                children[nchildren++] = pid;
-}
-
 /* The admin port the current instance bound (it is started with port 0, so that tests
  * running side by side never collide), read from its log; -1 until it has logged it. */
 static int admin_port_of(invh_t *t) {
@@ -117,7 +99,6 @@ invh_t *invh_new(const char *name, int partitions, int64_t clock_ms) {
                  "CREATE SCHEMA %s; SET search_path = %s", t->t_schema, t->t_schema);
         pg_exec(t, sql);
         t->t_cmd_pid = cmdh_start(t->t_cmd, "cmd-0", cmd_env);
-        track_child(t->t_cmd_pid);
 
         bg_uuid_generate(&t->t_account);
         cmdh_command_init(&cmd, BG_CMD_CREATE_ACCOUNT, &t->t_account, ACTOR);
@@ -166,7 +147,6 @@ pid_t invh_start(invh_t *t, char *const env[]) {
         t->t_inv_pid = bg_proc_spawn(BG_BINARY_DIR "/services/invoicer/billing-invoicer", NULL,
                                      all, log);
         assert_true(t->t_inv_pid > 0);
-        track_child(t->t_inv_pid);
         return t->t_inv_pid;
 }
 
