@@ -853,6 +853,16 @@ static out_status_t start_transaction(cmd_svc_t *s) {
         s->cs_offsets = offsets;
         memcpy(s->cs_inflight_stage, s->cs_stage, sizeof(s->cs_stage));
         discard_batch(s);               /* the records were produced: only resets */
+        /* The group metadata as of now (member id, generation): the broker fences a
+         * zombie that still commits offsets with an older generation (KIP-447). Read
+         * once at start it would carry the generation before the first join. The
+         * committer is idle here (the previous transaction was settled). */
+        rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
+        s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
+        if (s->cs_cgmd == NULL) {
+                bg_log_error("no consumer group metadata");
+                return OUT_FATAL;
+        }
 
         pthread_mutex_lock(&s->cs_mtx);
         s->cs_job = true;
