@@ -77,33 +77,6 @@ typedef struct inv_committer_s {
         double c_seconds;
 } inv_committer_t;
 
-/* The decoder thread decodes and validates a gathered batch ahead of the loop, into a
- * ring of records that the loop de-duplicates and bills in order. Batches smaller than
- * BILLING_DECODE_AHEAD_MIN are decoded on the loop's thread. */
-#define DECODE_RING 512
-
-typedef struct inv_slot_s {
-        bool sl_ok;                     /* decoded and valid; else sl_why says why not */
-        char sl_why[600];
-        codec_usage_t sl_u;
-} inv_slot_t;
-
-typedef struct inv_decoder_s {
-        pthread_t d_thread;
-        bool d_started;
-        codec_t *d_codec;               /* its own: a codec_t belongs to one thread */
-        inv_slot_t *d_ring;
-        pthread_mutex_t d_mu;
-        pthread_cond_t d_cv;
-        rd_kafka_message_t *const *d_msgs;      /* the job: messages [0, d_n) */
-        size_t d_n;
-        int64_t d_now;
-        bool d_job, d_quit;             /* under d_mu */
-        _Atomic bool d_cancel;
-        _Atomic size_t d_produced, d_consumed;
-        _Atomic bool d_loop_waits, d_decoder_waits;
-} inv_decoder_t;
-
 typedef struct inv_svc_s {
         const inv_conf_t *s_conf;
         kc_topics_t s_topics;
@@ -118,7 +91,6 @@ typedef struct inv_svc_s {
         inv_work_t s_work[2];
         inv_work_t *s_cur;              /* the open batch */
         inv_committer_t s_committer;
-        inv_decoder_t s_decoder;
 
         rd_kafka_t *s_events;           /* reader of billing.events, every partition */
         rd_kafka_t *s_usage;            /* reader of billing.usage, every partition */
@@ -345,8 +317,8 @@ static bool period_closed(inv_svc_t *s, const bg_uuid_t *group, int64_t begin, i
 }
 
 /* Checks a decoded record against the rules of docs/invoicer.md ("Validation"). */
-static bool validate(const inv_conf_t *c, const codec_usage_t *u, int64_t now, char *why,
-                     size_t size) {
+static bool validate(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why, size_t size) {
+        const inv_conf_t *c = s->s_conf;
 
         if (bg_uuid_is_nil(&u->usage_id) || bg_uuid_is_nil(&u->project_id))
                 snprintf(why, size, "usage_id and project_id must not be nil");
@@ -523,39 +495,30 @@ nomem:
         return -1;
 }
 
-/* Decodes and validates one usage message into @u, or says why it is refused. Touches
- * nothing of the service but @codec: runs on the decoder thread or on the loop's. */
-static bool decode_one(const inv_conf_t *c, codec_t *codec, const rd_kafka_message_t *m,
-                       int64_t now, codec_usage_t *u, char *why, size_t size) {
-        char errstr[512];
-
-        if ((int64_t)m->len > c->ic_max_message_bytes) {
-                snprintf(why, size, "message of %zu bytes exceeds %" PRId64, m->len,
-                         c->ic_max_message_bytes);
-                return false;
-        }
-        if (codec_decode_usage(codec, m->payload, m->len, u, errstr, sizeof(errstr)) !=
-            CODEC_OK) {
-                snprintf(why, size, "cannot decode usage record: %s", errstr);
-                return false;
-        }
-        return validate(c, u, now, why, size);
-}
-
-/* De-duplicates and bills one decoded usage message (@u NULL: refused for @why).
- * -1: fatal. */
-static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, const codec_usage_t *u,
-                        char *why, size_t size, int64_t now) {
+/* Decodes, validates, de-duplicates and bills one usage message. -1: fatal. */
+static int handle_usage(inv_svc_t *s, const rd_kafka_message_t *m, int64_t now) {
+        char why[600], errstr[512];
+        codec_usage_t *u = s->s_u;
         bill_t r;
 
         s->s_cur->w_usage_next[m->partition] = m->offset + 1;
-        if (u == NULL)
+        if ((int64_t)m->len > s->s_conf->ic_max_message_bytes) {
+                snprintf(why, sizeof(why), "message of %zu bytes exceeds %" PRId64, m->len,
+                         s->s_conf->ic_max_message_bytes);
+                goto reject;
+        }
+        if (codec_decode_usage(s->s_codec, m->payload, m->len, u, errstr, sizeof(errstr)) !=
+            CODEC_OK) {
+                snprintf(why, sizeof(why), "cannot decode usage record: %s", errstr);
+                goto reject;
+        }
+        if (!validate(s, u, now, why, sizeof(why)))
                 goto reject;
         if (is_duplicate(s, &u->usage_id)) {
                 s->s_cur->w_fates[FATE_DUPLICATE]++;
                 return 0;
         }
-        switch ((r = bill(s, u, now, why, size))) {
+        switch ((r = bill(s, u, now, why, sizeof(why)))) {
         case BILL_OK:
         case BILL_LATE:
                 if (!batch_seen_add(s, u))
@@ -973,195 +936,6 @@ static batch_t commit_batch(inv_svc_t *s) {
         return BATCH_OK;
 }
 
-/* ------------------------------------------------------------------ decoder thread */
-
-/* A bounded wait: a wake-up lost between a check and the wait costs a millisecond. */
-static void cv_wait_1ms(pthread_cond_t *cv, pthread_mutex_t *mu) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(cv, mu, &ts);
-}
-
-static void wake(inv_decoder_t *d) {
-        pthread_mutex_lock(&d->d_mu);
-        pthread_cond_broadcast(&d->d_cv);
-        pthread_mutex_unlock(&d->d_mu);
-}
-
-static void *decoder_main(void *arg) {
-        inv_svc_t *s = arg;
-        inv_decoder_t *d = &s->s_decoder;
-
-        pthread_mutex_lock(&d->d_mu);
-        for (;;) {
-                rd_kafka_message_t *const *msgs;
-                size_t n;
-                int64_t now;
-
-                while (!d->d_job && !d->d_quit)
-                        pthread_cond_wait(&d->d_cv, &d->d_mu);
-                if (!d->d_job)
-                        break;
-                msgs = d->d_msgs;
-                n = d->d_n;
-                now = d->d_now;
-                pthread_mutex_unlock(&d->d_mu);
-                for (size_t i = 0; i < n && !atomic_load(&d->d_cancel); i++) {
-                        inv_slot_t *sl;
-
-                        if (i - atomic_load(&d->d_consumed) >= DECODE_RING) {
-                                pthread_mutex_lock(&d->d_mu);
-                                atomic_store(&d->d_decoder_waits, true);
-                                while (i - atomic_load(&d->d_consumed) >= DECODE_RING &&
-                                       !atomic_load(&d->d_cancel))
-                                        cv_wait_1ms(&d->d_cv, &d->d_mu);
-                                atomic_store(&d->d_decoder_waits, false);
-                                pthread_mutex_unlock(&d->d_mu);
-                                if (atomic_load(&d->d_cancel))
-                                        break;
-                        }
-                        sl = &d->d_ring[i % DECODE_RING];
-                        sl->sl_ok = decode_one(s->s_conf, d->d_codec, msgs[i], now, &sl->sl_u,
-                                               sl->sl_why, sizeof(sl->sl_why));
-                        atomic_store(&d->d_produced, i + 1);
-                        if (atomic_load(&d->d_loop_waits))
-                                wake(d);
-                }
-                pthread_mutex_lock(&d->d_mu);
-                d->d_job = false;
-                pthread_cond_broadcast(&d->d_cv);
-        }
-        pthread_mutex_unlock(&d->d_mu);
-        return NULL;
-}
-
-static void decoder_begin(inv_svc_t *s, rd_kafka_message_t *const *msgs, size_t n, int64_t now) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        pthread_mutex_lock(&d->d_mu);
-        atomic_store(&d->d_produced, 0);
-        atomic_store(&d->d_consumed, 0);
-        atomic_store(&d->d_cancel, false);
-        d->d_msgs = msgs;
-        d->d_n = n;
-        d->d_now = now;
-        d->d_job = true;
-        pthread_cond_broadcast(&d->d_cv);
-        pthread_mutex_unlock(&d->d_mu);
-}
-
-/* Record @i of the job, once decoded; the loop owns it until decoder_release(@i). */
-static inv_slot_t *decoder_slot(inv_svc_t *s, size_t i) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        if (atomic_load(&d->d_produced) <= i) {
-                pthread_mutex_lock(&d->d_mu);
-                atomic_store(&d->d_loop_waits, true);
-                while (atomic_load(&d->d_produced) <= i)
-                        cv_wait_1ms(&d->d_cv, &d->d_mu);
-                atomic_store(&d->d_loop_waits, false);
-                pthread_mutex_unlock(&d->d_mu);
-        }
-        return &d->d_ring[i % DECODE_RING];
-}
-
-static void decoder_release(inv_svc_t *s, size_t i) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        atomic_store(&d->d_consumed, i + 1);
-        if (atomic_load(&d->d_decoder_waits))
-                wake(d);
-}
-
-/* Waits until the decoder is done with the job (stopping it early when @cancel), so
- * that the batch's messages may be destroyed. */
-static void decoder_end(inv_svc_t *s, bool cancel) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        if (cancel)
-                atomic_store(&d->d_cancel, true);
-        pthread_mutex_lock(&d->d_mu);
-        while (d->d_job)
-                pthread_cond_wait(&d->d_cv, &d->d_mu);
-        pthread_mutex_unlock(&d->d_mu);
-        atomic_store(&d->d_cancel, false);
-}
-
-static int decoder_start(inv_svc_t *s) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        d->d_ring = calloc(DECODE_RING, sizeof(*d->d_ring));
-        if (d->d_ring == NULL || pthread_mutex_init(&d->d_mu, NULL) != 0)
-                return -1;
-        if (pthread_cond_init(&d->d_cv, NULL) != 0) {
-                pthread_mutex_destroy(&d->d_mu);
-                return -1;
-        }
-        if (pthread_create(&d->d_thread, NULL, decoder_main, s) != 0) {
-                pthread_cond_destroy(&d->d_cv);
-                pthread_mutex_destroy(&d->d_mu);
-                return -1;
-        }
-        d->d_started = true;
-        return 0;
-}
-
-static void decoder_stop(inv_svc_t *s) {
-        inv_decoder_t *d = &s->s_decoder;
-
-        if (d->d_started) {
-                decoder_end(s, true);
-                pthread_mutex_lock(&d->d_mu);
-                d->d_quit = true;
-                pthread_cond_broadcast(&d->d_cv);
-                pthread_mutex_unlock(&d->d_mu);
-                pthread_join(d->d_thread, NULL);
-                pthread_cond_destroy(&d->d_cv);
-                pthread_mutex_destroy(&d->d_mu);
-                d->d_started = false;
-        }
-        codec_destroy(d->d_codec);
-        d->d_codec = NULL;
-        free(d->d_ring);
-        d->d_ring = NULL;
-}
-
-/* Bills the gathered messages in order: decoded ahead by the decoder thread when there
- * are many, on this thread otherwise. -1: fatal. */
-static int bill_gathered(inv_svc_t *s, size_t n, int64_t now) {
-        char why[600];
-
-        if ((int64_t)n < s->s_conf->ic_decode_ahead_min || !s->s_decoder.d_started) {
-                for (size_t i = 0; i < n; i++) {
-                        const rd_kafka_message_t *m = s->s_msgs[i];
-                        bool ok = decode_one(s->s_conf, s->s_codec, m, now, s->s_u, why,
-                                             sizeof(why));
-                        if (handle_usage(s, m, ok ? s->s_u : NULL, why, sizeof(why), now) != 0)
-                                return -1;
-                }
-                return 0;
-        }
-        decoder_begin(s, s->s_msgs, n, now);
-        for (size_t i = 0; i < n; i++) {
-                inv_slot_t *sl = decoder_slot(s, i);
-                int r = handle_usage(s, s->s_msgs[i], sl->sl_ok ? &sl->sl_u : NULL, sl->sl_why,
-                                     sizeof(sl->sl_why), now);
-                decoder_release(s, i);
-                if (r != 0) {
-                        decoder_end(s, true);
-                        return -1;
-                }
-        }
-        decoder_end(s, false);
-        return 0;
-}
-
 /* Gathers a batch of usage messages, brings billing.events up to date, bills the batch
  * (and retries held records), and commits it with the offsets. */
 static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
@@ -1220,10 +994,11 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
                 rc = BATCH_FATAL;
                 goto out;
         }
-        if (bill_gathered(s, n, now) != 0) {
-                rc = BATCH_FATAL;
-                goto out;
-        }
+        for (size_t i = 0; i < n; i++)
+                if (handle_usage(s, s->s_msgs[i], now) != 0) {
+                        rc = BATCH_FATAL;
+                        goto out;
+                }
         t_bill = bg_time_mono_ms();
         if (n > 0 || s->s_cur->w_nunhold > 0 || s->s_cur->w_nnewhold > 0) {
                 size_t nlines = s->s_cur->w_batch.ib_nlines;
@@ -1646,7 +1421,6 @@ static void service_teardown(inv_svc_t *s) {
         void *v;
 
         committer_stop(s);
-        decoder_stop(s);
 
         if (s->s_usage_q)
                 rd_kafka_queue_destroy(s->s_usage_q);
@@ -1702,10 +1476,7 @@ static int codec_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         if (s->s_reg == NULL)
                 return -1;
         s->s_codec = codec_new(s->s_reg, &cc, errstr, errstr_size);
-        if (s->s_codec == NULL)
-                return -1;
-        s->s_decoder.d_codec = codec_new(s->s_reg, &cc, errstr, errstr_size);
-        return s->s_decoder.d_codec ? 0 : -1;
+        return s->s_codec ? 0 : -1;
 }
 
 int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
@@ -1742,8 +1513,8 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
         }
-        if (committer_start(s) != 0 || decoder_start(s) != 0) {
-                bg_log_error("cannot start the committer and decoder threads");
+        if (committer_start(s) != 0) {
+                bg_log_error("cannot start the committer thread");
                 goto out;
         }
         bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics); clock %s; schema \"%s\"",

@@ -138,9 +138,7 @@ pid_t invh_start(invh_t *t, char *const env[]) {
         snprintf(vars[4], sizeof(vars[4]), "BILLING_SCHEMAS_DIR=%s", BG_SCHEMAS_DIR);
         snprintf(vars[5], sizeof(vars[5]), "BILLING_FINALIZE_INTERVAL_MS=200");
         snprintf(vars[6], sizeof(vars[6]), "BILLING_BATCH_MS=50");
-        /* Every batch through the decoder thread (by default only large ones are). */
-        snprintf(vars[7], sizeof(vars[7]), "BILLING_DECODE_AHEAD_MIN=1");
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 7; i++)
                 all[n++] = vars[i];
         for (char *const *e = env; e && *e && n < 31; e++)
                 all[n++] = *e;
