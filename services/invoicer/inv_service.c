@@ -1479,6 +1479,21 @@ static int codec_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         return s->s_codec ? 0 : -1;
 }
 
+/* What the loop does with a batch's outcome: carry on (0); start over from what
+ * PostgreSQL has after a transaction that is gone or whose outcome is unknown (1); stop
+ * (-1, s_fatal set). */
+static int recover(inv_svc_t *s, batch_t b, volatile sig_atomic_t *stop) {
+        if (b == BATCH_OK)
+                return 0;
+        if (b == BATCH_REPLAY) {
+                bg_counter_add(s->m_pg_recoveries, 1);
+                if (store_setup(s, stop) == 0)
+                        return 1;
+        }
+        s->s_fatal = true;
+        return -1;
+}
+
 int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         inv_svc_t *s = calloc(1, sizeof(*s));
         char errstr[512];
@@ -1541,47 +1556,27 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
                 goto out;
 
         while (!*stop && !s->s_fatal) {
-                batch_t b = run_batch(s, stop);
                 bool finalize, prune;
                 int64_t now;
+                int r = recover(s, run_batch(s, stop), stop);
 
-                if (b == BATCH_FATAL) {
-                        s->s_fatal = true;
+                if (r < 0)
                         break;
-                }
-                if (b == BATCH_REPLAY) {
-                        /* The transaction is gone (or its outcome unknown): start over from
-                         * what PostgreSQL has. */
-                        bg_counter_add(s->m_pg_recoveries, 1);
-                        if (store_setup(s, stop) != 0) {
-                                s->s_fatal = true;
-                                break;
-                        }
+                if (r > 0)
                         continue;
-                }
                 /* Decided once: finalizing and pruning use PostgreSQL, so no batch may be
                  * in flight when either runs. */
                 now = inv_clock_now(&s->s_clock);
                 finalize = bg_time_mono_ms() - s->s_last_finalize_mono >=
                            conf->ic_finalize_every_ms;
                 prune = now - s->s_last_prune_clock >= PRUNE_EVERY_MS;
-                if (finalize || prune) {
-                        b = commit_wait(s);
-                        if (b == BATCH_FATAL) {
-                                s->s_fatal = true;
+                if ((finalize || prune) && (r = recover(s, commit_wait(s), stop)) != 0) {
+                        if (r < 0)
                                 break;
-                        }
-                        if (b == BATCH_REPLAY) {
-                                bg_counter_add(s->m_pg_recoveries, 1);
-                                if (store_setup(s, stop) != 0) {
-                                        s->s_fatal = true;
-                                        break;
-                                }
-                                continue;
-                        }
+                        continue;
                 }
                 if (finalize) {
-                        int r = finalize_due(s);
+                        r = finalize_due(s);
                         s->s_last_finalize_mono = bg_time_mono_ms();
                         if (r < 0) {
                                 s->s_fatal = true;
