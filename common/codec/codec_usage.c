@@ -277,8 +277,11 @@ static codec_err_t d_opt_decimal(codec_ctx_t *x, const ufield_t *f, const char *
 }
 
 /* Our value of an enum field (0: a symbol we do not know) and the symbol, for reasons. */
+/* An enum whose symbol we know (@value > 0); @what names it in the refusal of one we do
+ * not ("unknown line type \"X\""). */
 static codec_err_t d_enum(codec_ctx_t *x, const ufield_t *f, const char *name, ucur_t *r,
-                          int *value, const char **symbol) {
+                          const char *what, int *value) {
+        const char *symbol;
         int64_t idx;
 
         if (f->type != AVRO_ENUM)
@@ -286,8 +289,11 @@ static codec_err_t d_enum(codec_ctx_t *x, const ufield_t *f, const char *name, u
         if (!rd_varint(r, &idx) || idx < 0 || (uint64_t)idx >= f->n_symbols)
                 return disagree(x, name);
         *value = f->symbols[idx];
-        *symbol = *value == 0 ? avro_schema_enum_get(f->schema, (int)idx) : NULL;
-        return CODEC_OK;
+        if (*value != 0)
+                return CODEC_OK;
+        symbol = avro_schema_enum_get(f->schema, (int)idx);
+        return codec_fail(x, CODEC_ERR_INVALID, name, "unknown %s \"%s\"", what,
+                          symbol ? symbol : "");
 }
 
 static codec_err_t tag_key_check(codec_ctx_t *x, const char *name, size_t klen) {
@@ -368,7 +374,6 @@ static codec_err_t d_field(codec_ctx_t *x, const codec_schema_t *s, const uint8_
                            ufield_id_t id, codec_usage_t *out) {
         const ufield_t *f = &s->usage->f[id];
         const char *name = ufield_names[id];
-        const char *sym = NULL;
         ucur_t r;
         codec_err_t err;
         int v = 0;
@@ -398,10 +403,7 @@ static codec_err_t d_field(codec_ctx_t *x, const codec_schema_t *s, const uint8_
                 TRY(d_str(x, f, name, &r, out->service_plan, sizeof(out->service_plan)));
                 break;
         case UF_LINE_TYPE:
-                TRY(d_enum(x, f, name, &r, &v, &sym));
-                if (v == 0)
-                        return codec_fail(x, CODEC_ERR_INVALID, name,
-                                          "unknown line type \"%s\"", sym ? sym : "");
+                TRY(d_enum(x, f, name, &r, "line type", &v));
                 out->line_type = (codec_line_type_t)v;
                 break;
         case UF_QUANTITY:
@@ -417,10 +419,7 @@ static codec_err_t d_field(codec_ctx_t *x, const codec_schema_t *s, const uint8_
                 TRY(d_opt_decimal(x, f, name, &r, &out->amount, &out->has_amount));
                 break;
         case UF_CURRENCY:
-                TRY(d_enum(x, f, name, &r, &v, &sym));
-                if (v == 0)
-                        return codec_fail(x, CODEC_ERR_INVALID, name,
-                                          "unknown currency \"%s\"", sym ? sym : "");
+                TRY(d_enum(x, f, name, &r, "currency", &v));
                 out->currency = (bg_currency_t)v;
                 break;
         case UF_TIMESTAMP_BEGIN:
