@@ -178,52 +178,60 @@ pgx_err_t inv_store_offsets(inv_store_t *st, const char *topic, int nparts, int6
         return PGX_OK;
 }
 
+/* Adds the ids of one usage_seen_blocks row whose time is at or after @cutoff_ms. */
+static pgx_err_t load_block(const uint8_t *p, size_t len, int64_t cutoff_ms, inv_dedup_t *d,
+                            size_t *loaded, char *errstr, size_t errstr_size) {
+        if (len % 24 != 0) {
+                snprintf(errstr, errstr_size, "cannot load usage ids: a block of %zu bytes", len);
+                return PGX_ERR_SQL;
+        }
+        for (size_t off = 0; off < len; off += 24) {
+                uint64_t t = 0;
+                bg_uuid_t id;
+
+                for (int k = 0; k < 8; k++)
+                        t = t << 8 | p[off + 16 + (size_t)k];
+                if ((int64_t)t < cutoff_ms)
+                        continue;
+                memcpy(id.b, p + off, 16);
+                if (!inv_dedup_add(d, &id, (int64_t)t)) {
+                        snprintf(errstr, errstr_size, "cannot load usage ids: out of memory");
+                        return PGX_ERR_NOMEM;
+                }
+                (*loaded)++;
+        }
+        return PGX_OK;
+}
+
 pgx_err_t inv_store_load_dedup(inv_store_t *st, int64_t cutoff_ms, inv_dedup_t *d,
                                char *errstr, size_t errstr_size) {
-        char sql[256], cutoff[48];
-        PGresult *res;
-        char *row;
-        int n;
+        char cutoff[48];
+        const char *params[] = {cutoff};
         size_t loaded = 0;
         pgx_err_t err = PGX_OK;
+        PGresult *res;
 
         snprintf(cutoff, sizeof(cutoff), "%" PRId64, cutoff_ms);
-        snprintf(sql, sizeof(sql),
-                 "COPY (SELECT usage_id, ts_ms FROM usage_seen WHERE ts_ms >= %s) TO STDOUT",
-                 cutoff);
-        res = PQexec(st->st_conn, sql);
-        if (PQresultStatus(res) != PGRES_COPY_OUT) {
-                err = pgx_classify(st->st_conn, res);
+        /* Row by row (single-row mode, binary): memory stays that of the set. */
+        if (!PQsendQueryParams(st->st_conn, "SELECT ids FROM usage_seen_blocks "
+                               "WHERE max_ts >= $1", 1, NULL, params, NULL, NULL, 1) ||
+            !PQsetSingleRowMode(st->st_conn)) {
+                err = pgx_classify(st->st_conn, NULL);
                 snprintf(errstr, errstr_size, "cannot load usage ids: %s",
                          PQerrorMessage(st->st_conn));
-                PQclear(res);
-                return err == PGX_OK ? PGX_ERR_SQL : err;
-        }
-        PQclear(res);
-        /* Streamed row by row: memory stays that of the set. */
-        while ((n = PQgetCopyData(st->st_conn, &row, 0)) > 0) {
-                bg_uuid_t id;
-                int64_t ts;
-                char *tab = memchr(row, '\t', (size_t)n);
-
-                if (err == PGX_OK) {
-                        if (n > 0 && row[n - 1] == '\n')
-                                row[n - 1] = '\0';
-                        if (tab == NULL || !bg_uuid_parse(row, (size_t)(tab - row), &id) ||
-                            !inv_parse_i64(tab + 1, &ts)) {
-                                snprintf(errstr, errstr_size, "cannot load usage ids: bad row");
-                                err = PGX_ERR_SQL;
-                        } else if (!inv_dedup_add(d, &id, ts)) {
-                                snprintf(errstr, errstr_size, "cannot load usage ids: out of memory");
-                                err = PGX_ERR_NOMEM;
-                        } else {
-                                loaded++;
-                        }
-                }
-                PQfreemem(row);
+                while ((res = PQgetResult(st->st_conn)) != NULL)
+                        PQclear(res);
+                return err == PGX_OK ? PGX_ERR_CONN : err;
         }
         while ((res = PQgetResult(st->st_conn)) != NULL) {
-                if (PQresultStatus(res) != PGRES_COMMAND_OK && err == PGX_OK) {
+                ExecStatusType status = PQresultStatus(res);
+
+                if (err == PGX_OK && status == PGRES_SINGLE_TUPLE)
+                        err = load_block((const uint8_t *)PQgetvalue(res, 0, 0),
+                                         (size_t)PQgetlength(res, 0, 0), cutoff_ms, d, &loaded,
+                                         errstr, errstr_size);
+                else if (err == PGX_OK && status != PGRES_TUPLES_OK &&
+                         status != PGRES_SINGLE_TUPLE) {
                         err = pgx_classify(st->st_conn, res);
                         snprintf(errstr, errstr_size, "cannot load usage ids: %s",
                                  PQresultErrorMessage(res));
@@ -231,11 +239,6 @@ pgx_err_t inv_store_load_dedup(inv_store_t *st, int64_t cutoff_ms, inv_dedup_t *
                                 err = PGX_ERR_SQL;
                 }
                 PQclear(res);
-        }
-        if (err == PGX_OK && n == -2) {
-                snprintf(errstr, errstr_size, "cannot load usage ids: %s",
-                         PQerrorMessage(st->st_conn));
-                err = PGX_ERR_CONN;
         }
         if (err == PGX_OK)
                 bg_log_info("loaded %zu usage ids of the de-duplication window", loaded);
@@ -612,9 +615,54 @@ nomem:
         return PGX_ERR_NOMEM;
 }
 
+/* The batch's billed ids as one row of usage_seen_blocks: 24 bytes an id (the id, then
+ * timestamp_begin as a big-endian int64), sent as one binary parameter. */
+static pgx_err_t write_seen(inv_store_t *st, const inv_commit_t *cm, char *errstr,
+                            size_t errstr_size) {
+        pgx_buf_t *b = &st->st_buf;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        char min[24], max[24], n[24];
+        const char *values[4] = {min, max, n, NULL};
+        int lengths[4] = {0, 0, 0, 0}, formats[4] = {0, 0, 0, 1};
+        PGresult *res;
+        pgx_err_t err = PGX_OK;
+
+        pgx_buf_reset(b);
+        for (size_t i = 0; i < cm->cm_nseen; i++) {
+                int64_t t = cm->cm_seen[i].is_ts;
+                uint8_t be[8];
+
+                for (int k = 0; k < 8; k++)
+                        be[k] = (uint8_t)((uint64_t)t >> (56 - 8 * k));
+                pgx_buf_put(b, cm->cm_seen[i].is_id.b, 16);
+                pgx_buf_put(b, be, 8);
+                lo = t < lo ? t : lo;
+                hi = t > hi ? t : hi;
+        }
+        if (b->pb_oom || b->pb_len > INT32_MAX) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return PGX_ERR_NOMEM;
+        }
+        snprintf(min, sizeof(min), "%" PRId64, lo);
+        snprintf(max, sizeof(max), "%" PRId64, hi);
+        snprintf(n, sizeof(n), "%zu", cm->cm_nseen);
+        values[3] = b->pb_data;
+        lengths[3] = (int)b->pb_len;
+        res = PQexecParams(st->st_conn, "INSERT INTO usage_seen_blocks (min_ts, max_ts, n, ids) "
+                           "VALUES ($1, $2, $3, $4)", 4, NULL, values, lengths, formats, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                err = pgx_classify(st->st_conn, res);
+                snprintf(errstr, errstr_size, "cannot store usage ids: %s",
+                         PQerrorMessage(st->st_conn));
+                if (err == PGX_OK)
+                        err = PGX_ERR_SQL;
+        }
+        PQclear(res);
+        return err;
+}
+
 pgx_err_t inv_store_commit(inv_store_t *st, const inv_commit_t *cm, char *errstr,
                            size_t errstr_size) {
-        pgx_buf_t *b = &st->st_buf;
         pgx_err_t err;
 
         if ((err = inv_store_begin(st, errstr, errstr_size)) != PGX_OK)
@@ -622,38 +670,9 @@ pgx_err_t inv_store_commit(inv_store_t *st, const inv_commit_t *cm, char *errstr
         if (cm->cm_batch->ib_nlines > 0 &&
             (err = write_lines(st, cm->cm_batch, errstr, errstr_size)) != PGX_OK)
                 goto fail;
-        if (cm->cm_nseen > 0) {
-                /* Binary COPY: one row per billed record, the cheapest form for both sides:
-                 * signature, flags, extension length; per row 2 fields (16-byte uuid,
-                 * 8-byte bigint, big-endian); trailer -1. */
-                static const char sig[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
-                static const uint8_t row_head[] = {0, 2, 0, 0, 0, 16};
-                static const uint8_t ts_head[] = {0, 0, 0, 8};
-
-                pgx_buf_reset(b);
-                pgx_buf_put(b, sig, 19);
-                for (size_t i = 0; i < cm->cm_nseen; i++) {
-                        uint64_t ts = (uint64_t)cm->cm_seen[i].is_ts;
-                        uint8_t be[8];
-
-                        for (int k = 0; k < 8; k++)
-                                be[k] = (uint8_t)(ts >> (56 - 8 * k));
-                        pgx_buf_put(b, row_head, sizeof(row_head));
-                        pgx_buf_put(b, cm->cm_seen[i].is_id.b, 16);
-                        pgx_buf_put(b, ts_head, sizeof(ts_head));
-                        pgx_buf_put(b, be, 8);
-                }
-                pgx_buf_put(b, "\377\377", 2);
-                if (b->pb_oom) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        err = PGX_ERR_NOMEM;
-                        goto fail;
-                }
-                err = pgx_copy_in(st->st_conn, "COPY usage_seen (usage_id, ts_ms) FROM STDIN "
-                                  "(FORMAT binary)", b->pb_data, b->pb_len, errstr, errstr_size);
-                if (err != PGX_OK)
-                        goto fail;
-        }
+        if (cm->cm_nseen > 0 &&
+            (err = write_seen(st, cm, errstr, errstr_size)) != PGX_OK)
+                goto fail;
         if ((err = write_held(st, cm, errstr, errstr_size)) != PGX_OK ||
             (err = write_offsets(st, cm->cm_usage_topic, cm->cm_usage_next, cm->cm_usage_nparts,
                                  errstr, errstr_size)) != PGX_OK ||
@@ -680,11 +699,13 @@ pgx_err_t inv_store_prune_dedup(inv_store_t *st, int64_t cutoff_ms, char *errstr
         pgx_err_t err;
 
         snprintf(cutoff, sizeof(cutoff), "%" PRId64, cutoff_ms);
-        err = pgx_query(st->st_conn, "DELETE FROM usage_seen WHERE ts_ms < $1", 1,
+        /* A block goes once all its ids are older than the cutoff; loading skips the
+         * older ids of a block that straddles it. */
+        err = pgx_query(st->st_conn, "DELETE FROM usage_seen_blocks WHERE max_ts < $1", 1,
                         params, &res, errstr, errstr_size);
         if (err == PGX_OK) {
                 if (atoll(PQcmdTuples(res)) > 0)
-                        bg_log_info("pruned %s usage ids older than %s ms", PQcmdTuples(res),
+                        bg_log_info("pruned %s blocks of usage ids older than %s ms", PQcmdTuples(res),
                                     cutoff);
                 PQclear(res);
         }
