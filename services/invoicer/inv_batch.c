@@ -232,7 +232,7 @@ int inv_batch_add(inv_batch_t *b, const inv_totals_t *stored, const inv_charge_t
                                                                      u->line_type);
         uint64_t hh = fnv(FNV_INIT, c->ic_invoice, strlen(c->ic_invoice)), h;
         int32_t hdr = header_find(b, c->ic_invoice, hh);
-        int64_t inv_stored, inv_sum, quantity, amount, total;
+        int64_t inv_stored, inv_sum, sum;
         char key[INV_LINE_KEY_SIZE];
         inv_sum_t line_stored;
         inv_line_t *l;
@@ -253,16 +253,20 @@ int inv_batch_add(inv_batch_t *b, const inv_totals_t *stored, const inv_charge_t
         inv_sum = hdr >= 0 ? b->ib_headers[hdr].ih_amount : 0;
 
         /* Everything is checked before anything changes: a record that does not fit leaves
-         * the batch as it was. */
-        if (!fits(line_stored.is_quantity, l ? l->il_quantity : 0, INT64_MAX, &quantity) ||
-            !fits(quantity, u->quantity, INT64_MAX, &quantity) ||
-            !fits(line_stored.is_amount, l ? l->il_amount : 0, INT64_MAX, &amount) ||
-            !fits(amount, c->ic_amount, INT64_MAX, &amount) ||
-            !fits(inv_stored, inv_sum, INV_SUM_MAX, &total) ||
-            !fits(total, c->ic_amount, INV_SUM_MAX, &total)) {
-                snprintf(errstr, errstr_size, "sum overflows: the quantity of line \"%s\" "
-                         "would pass int64, or the amount of invoice \"%s\" %" PRId64
-                         " micros", l ? l->il_key : key, c->ic_invoice, INV_SUM_MAX);
+         * the batch as it was. Amounts are not negative (validated), so a line's amount
+         * never exceeds its invoice's, which the second check bounds. */
+        if (!fits(line_stored.is_quantity, l ? l->il_quantity : 0, INT64_MAX, &sum) ||
+            !fits(sum, u->quantity, INT64_MAX, &sum)) {
+                snprintf(errstr, errstr_size, "sum overflows: the quantity of line \"%s\" of "
+                         "invoice \"%s\" would pass the int64 range",
+                         l ? l->il_key : key, c->ic_invoice);
+                return INV_BATCH_OVER;
+        }
+        if (!fits(inv_stored, inv_sum, INV_SUM_MAX, &sum) ||
+            !fits(sum, c->ic_amount, INV_SUM_MAX, &sum)) {
+                snprintf(errstr, errstr_size, "sum overflows: the amount of invoice \"%s\" "
+                         "would pass its limit of %" PRId64 " micros", c->ic_invoice,
+                         INV_SUM_MAX);
                 return INV_BATCH_OVER;
         }
 

@@ -945,22 +945,26 @@ static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
         batch_t rc = BATCH_OK;
 
         reset_batch(s);
-        /* Messages come a slice at a time (one call, one clock reading per slice rather
-         * than per message); the batch closes when full or BILLING_BATCH_MS after its
-         * first message. */
+        /* The first message is waited for (up to 100 ms: then the loop looks at held
+         * records and the clock); the rest come a slice at a time (one call and one
+         * clock reading per slice, not per message) until the batch is full or
+         * BILLING_BATCH_MS after its first message. A slice call waits until its slice is
+         * full or the time is up, hence not used for the first message. */
         while (!*stop && !s->s_fatal && n < (size_t)s->s_conf->ic_batch_max) {
                 size_t room = (size_t)s->s_conf->ic_batch_max - n, k = n;
-                int timeout = (int)(s->s_conf->ic_batch_ms < 100 ? s->s_conf->ic_batch_ms : 100);
                 ssize_t got;
 
-                if (n > 0) {
+                if (n == 0) {
+                        s->s_msgs[0] = rd_kafka_consumer_poll(s->s_usage, 100);
+                        got = s->s_msgs[0] != NULL;
+                } else {
                         int64_t left = deadline - bg_time_mono_ms();
                         if (left <= 0)
                                 break;
-                        timeout = (int)left;
+                        got = rd_kafka_consume_batch_queue(s->s_usage_q, (int)left,
+                                                           s->s_msgs + n,
+                                                           room < 10000 ? room : 10000);
                 }
-                got = rd_kafka_consume_batch_queue(s->s_usage_q, timeout, s->s_msgs + n,
-                                                   room < 10000 ? room : 10000);
                 atomic_store(&s->s_heartbeat_ms, bg_time_now_ms());
                 for (ssize_t i = 0; i < got; i++) {
                         rd_kafka_message_t *m = s->s_msgs[n + (size_t)i];
@@ -1181,7 +1185,7 @@ static int finalize_due(inv_svc_t *s) {
         char (*numbers)[CODEC_INVOICE_NUMBER_MAX + 1] = NULL;
         char errstr[512];
         int64_t now = inv_clock_now(&s->s_clock);
-        size_t n = 0;
+        size_t n = 0, nfinal = 0;
         pgx_err_t err;
 
         err = inv_finalize_due(s->s_store, now - s->s_conf->ic_grace_ms, &numbers, &n, errstr,
@@ -1195,11 +1199,15 @@ static int finalize_due(inv_svc_t *s) {
                                        s->s_codec, now, &done, &group, &period, errstr,
                                        sizeof(errstr));
                 if (err == PGX_OK && done) {
-                        inv_totals_forget(s->s_totals, numbers[i]);
                         mark_finalized(s, &group, period);
                         bg_counter_add(s->m_finalized, 1);
+                        /* The final ones gather at the front, for one sweep below. */
+                        if (nfinal != i)
+                                memcpy(numbers[nfinal], numbers[i], sizeof(numbers[i]));
+                        nfinal++;
                 }
         }
+        inv_totals_forget(s->s_totals, numbers, nfinal);
         free(numbers);
         if (err != PGX_OK) {
                 bg_log_error("cannot finalize invoices: %s", errstr);

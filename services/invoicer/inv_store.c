@@ -653,7 +653,7 @@ static pgx_err_t write_seen(inv_store_t *st, const inv_commit_t *cm, char *errst
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 err = pgx_classify(st->st_conn, res);
                 snprintf(errstr, errstr_size, "cannot store usage ids: %s",
-                         PQerrorMessage(st->st_conn));
+                         PQresultErrorMessage(res));
                 if (err == PGX_OK)
                         err = PGX_ERR_SQL;
         }

@@ -16,6 +16,7 @@ typedef struct entry_s {
 
 struct inv_totals_s {
         bg_uuidmap_t *t_map;            /* digest -> entry_t (owned) */
+        EVP_MD *t_sha256;               /* fetched once: EVP_sha256() fetches at each init */
         EVP_MD_CTX *t_md;
 };
 
@@ -23,6 +24,7 @@ inv_totals_t *inv_totals_new(void) {
         inv_totals_t *t = calloc(1, sizeof(*t));
 
         if (t == NULL || (t->t_map = bg_uuidmap_new()) == NULL ||
+            (t->t_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
             (t->t_md = EVP_MD_CTX_new()) == NULL) {
                 inv_totals_destroy(t);
                 return NULL;
@@ -48,6 +50,7 @@ void inv_totals_destroy(inv_totals_t *t) {
                 inv_totals_clear(t);
         bg_uuidmap_destroy(t->t_map);
         EVP_MD_CTX_free(t->t_md);
+        EVP_MD_free(t->t_sha256);
         free(t);
 }
 
@@ -61,7 +64,7 @@ static bool digest(inv_totals_t *t, const char *number, const char *key, bg_uuid
         unsigned int len = 0;
         char kind = key ? 'L' : 'I';
 
-        if (EVP_DigestInit_ex(t->t_md, EVP_sha256(), NULL) != 1 ||
+        if (EVP_DigestInit_ex(t->t_md, t->t_sha256, NULL) != 1 ||
             EVP_DigestUpdate(t->t_md, &kind, 1) != 1 ||
             EVP_DigestUpdate(t->t_md, number, strlen(number) + 1) != 1 ||
             (key && EVP_DigestUpdate(t->t_md, key, strlen(key)) != 1) ||
@@ -125,17 +128,26 @@ bool inv_totals_add_invoice(inv_totals_t *t, const char *number, int64_t amount)
         return add(t, number, NULL, (inv_sum_t){0, amount});
 }
 
-void inv_totals_forget(inv_totals_t *t, const char *number) {
-        size_t pos = 0, n = 0, cap = 0;
+static int number_cmp(const void *a, const void *b) {
+        return strcmp(a, b);
+}
+
+void inv_totals_forget(inv_totals_t *t, char (*numbers)[CODEC_INVOICE_NUMBER_MAX + 1],
+                       size_t n) {
+        size_t pos = 0, ngone = 0, cap = 0;
         bg_uuid_t k, *gone = NULL;
         void *v;
 
-        if (t->t_map == NULL)
+        if (t->t_map == NULL || n == 0)
                 return;
+        /* One sweep of the map whatever the number of invoices (a month's end finalizes
+         * them all at once): each entry's number is looked up in the sorted list. */
+        qsort(numbers, n, sizeof(*numbers), number_cmp);
         while (bg_uuidmap_next(t->t_map, &pos, &k, &v)) {
-                if (strcmp(((entry_t *)v)->e_number, number) != 0)
+                if (bsearch(((entry_t *)v)->e_number, numbers, n, sizeof(*numbers),
+                            number_cmp) == NULL)
                         continue;
-                if (n == cap) {
+                if (ngone == cap) {
                         size_t c = cap ? cap * 2 : 64;
                         bg_uuid_t *p = realloc(gone, c * sizeof(*p));
                         if (p == NULL)
@@ -143,9 +155,9 @@ void inv_totals_forget(inv_totals_t *t, const char *number) {
                         gone = p;
                         cap = c;
                 }
-                gone[n++] = k;
+                gone[ngone++] = k;
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < ngone; i++)
                 free(bg_uuidmap_remove(t->t_map, &gone[i]));
         free(gone);
 }

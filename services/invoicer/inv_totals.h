@@ -9,8 +9,9 @@
  *
  * Keys are the first 16 bytes of SHA-256 over (kind, invoice number, line key), so memory
  * is a few dozen bytes per open line whatever the key's length, and no usage record can
- * make two lines collide. Loaded at start from PostgreSQL, advanced after each committed
- * batch, and an invoice's entries are dropped when it is finalized.
+ * make two lines collide. Loaded at start from PostgreSQL, advanced when a batch is handed
+ * to the committer (a failed commit reloads them), and an invoice's entries are dropped
+ * when it is finalized.
  *
  * @locality one thread.
  */
@@ -20,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "codec.h"
 
 /* The most an open invoice may accumulate: 4 x 10^18 micros (4 x 10^12 currency units,
  * four times the largest single amount a usage record can carry). With VAT at most 100%
@@ -50,7 +53,9 @@ int64_t inv_totals_invoice(const inv_totals_t *t, const char *number);
 bool inv_totals_add_line(inv_totals_t *t, const char *number, const char *key, inv_sum_t add);
 bool inv_totals_add_invoice(inv_totals_t *t, const char *number, int64_t amount);
 
-/* Drops invoice @number and its lines (it became final and takes no more usage). */
-void inv_totals_forget(inv_totals_t *t, const char *number);
+/* Drops the @n invoices @numbers and their lines (they became final and take no more
+ * usage). Sorts @numbers. */
+void inv_totals_forget(inv_totals_t *t, char (*numbers)[CODEC_INVOICE_NUMBER_MAX + 1],
+                       size_t n);
 
 #endif /* INV_TOTALS_H */

@@ -13,11 +13,14 @@ CREATE TABLE usage_seen_blocks (
 );
 CREATE INDEX usage_seen_blocks_max_ts ON usage_seen_blocks (max_ts);
 
+-- The old rows, oldest first, in blocks of 50,000 (one bytea stays small, and the old
+-- blocks can be pruned as time passes).
 INSERT INTO usage_seen_blocks (min_ts, max_ts, n, ids)
 SELECT min(ts_ms), max(ts_ms), count(*)::int,
-       string_agg(uuid_send(usage_id) || int8send(ts_ms), ''::bytea)
-FROM usage_seen
-HAVING count(*) > 0;
+       string_agg(uuid_send(usage_id) || int8send(ts_ms), ''::bytea ORDER BY k)
+FROM (SELECT usage_id, ts_ms, row_number() OVER (ORDER BY ts_ms, usage_id) - 1 AS k
+      FROM usage_seen) r
+GROUP BY k / 50000;
 DROP TABLE usage_seen;
 
 -- For people and tools: one row per billed id, as the table was ("was this record
