@@ -15,8 +15,9 @@
  * schema id of the expected record type, a schema-guided walk of the body that bounds
  * every length and count by the bytes that remain (codec_walk.h), and only then avro-c
  * (usage records, the invoicer's hot path, skip avro-c: each field is read straight from
- * the span the walk found for it, codec_usage.c); then every value is range-checked (UUID text, decimals, string lengths, enum symbols)
- * while it is copied into the C struct. Every failure returns a codec_err_t and a reason
+ * the span the walk found for it, codec_usage.c); then every value is range-checked
+ * (UUID text, decimals, string lengths, enum symbols) while it is copied into the C
+ * struct. Every failure returns a codec_err_t and a reason
  * such as "unknown schema id 17" or "string length 1073741824 exceeds remaining 12 bytes
  * at byte 22 in field 'actor'".
  *

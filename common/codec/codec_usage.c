@@ -15,7 +15,8 @@
  * The values are checked by the same functions as on the generic path (codec_d_*_raw in
  * codec_value.c) and in the same field order, so results, failures and reasons are the
  * generic decoder's (codec_decode_usage_generic, kept as the reference: the differential
- * unit test and the fuzz target compare the two). Where avro-c's behaviour is odd it is
+ * unit test and the fuzz target compare the two), but for one: more than 32 distinct tag
+ * keys is "more than 32 tags" here, the exact count there. Where avro-c's behaviour is odd it is
  * reproduced on purpose: map keys are C strings to avro-c (a key is cut at its first NUL
  * byte), and a repeated key keeps its first place and its last value.
  */
@@ -276,7 +277,6 @@ static codec_err_t d_opt_decimal(codec_ctx_t *x, const ufield_t *f, const char *
         return d_decimal_of(x, t, name, r, out);
 }
 
-/* Our value of an enum field (0: a symbol we do not know) and the symbol, for reasons. */
 /* An enum whose symbol we know (@value > 0); @what names it in the refusal of one we do
  * not ("unknown line type \"X\""). */
 static codec_err_t d_enum(codec_ctx_t *x, const ufield_t *f, const char *name, ucur_t *r,
