@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg_time.h"
 #include "bench_mix.h"
 #include "bg_cmd_harness.h"
 #include "bg_proc.h"
@@ -41,12 +42,6 @@
 #include "kc_conf.h"
 
 
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         char errstr[512];
@@ -91,7 +86,7 @@ static double raw_produce_rate(const char *topic, size_t n, size_t size) {
 
         for (size_t i = 0; i < size; i++)
                 value[i] = (char)('a' + i * 7 % 26);
-        t0 = now_s();
+        t0 = bg_time_mono_s();
         for (size_t i = 0; i < n; i++) {
                 char key[40];
                 snprintf(key, sizeof(key), "%036zu", i % 50000);
@@ -103,7 +98,7 @@ static double raw_produce_rate(const char *topic, size_t n, size_t size) {
                 rd_kafka_poll(rk, 0);
         }
         rd_kafka_flush(rk, 120000);
-        t0 = now_s() - t0;
+        t0 = bg_time_mono_s() - t0;
         rd_kafka_destroy(rk);
         free(value);
         return (double)n / t0;
@@ -121,14 +116,14 @@ static void *publish(void *opaque) {
         publisher_t *p = opaque;
         static bg_command_t cmd;
         char key[BG_UUID_STR_LEN + 1], errstr[256];
-        double t0 = now_s();
+        double t0 = bg_time_mono_s();
 
         for (uint32_t j = 0; j < p->count; j++) {
                 const uint8_t *buf;
                 size_t len;
 
                 if (p->rate > 0) {
-                        double due = t0 + j / p->rate, t = now_s();
+                        double due = t0 + j / p->rate, t = bg_time_mono_s();
                         if (due > t)
                                 usleep((useconds_t)((due - t) * 1e6));
                 }
@@ -140,7 +135,7 @@ static void *publish(void *opaque) {
                 }
                 bg_uuid_format(&cmd.account_id, key);
                 if (p->sent_at)
-                        p->sent_at[j] = now_s();
+                        p->sent_at[j] = bg_time_mono_s();
                 while (rd_kafka_producev(p->h->ch_producer,
                                          RD_KAFKA_V_TOPIC(p->h->ch_topics.kt_commands),
                                          RD_KAFKA_V_KEY(key, BG_UUID_STR_LEN),
@@ -236,8 +231,8 @@ int main(int argc, char **argv) {
                 if (!m->err) {
                         bg_command_result_t res;
                         if (got == 0)
-                                t_first = now_s();
-                        t_last = now_s();
+                                t_first = bg_time_mono_s();
+                        t_last = bg_time_mono_s();
                         got++;
                         /* A rejected command is cheap: the figure counts only if all pass. */
                         if (codec_decode_result(h->ch_codec, m->payload, m->len, &res, errstr,
@@ -265,8 +260,8 @@ int main(int argc, char **argv) {
                 double deadline;
 
                 pthread_create(&thr, NULL, publish, &pub);
-                deadline = now_s() + lat_secs + 30;
-                while (lat_got < lat_n && now_s() < deadline) {
+                deadline = bg_time_mono_s() + lat_secs + 30;
+                while (lat_got < lat_n && bg_time_mono_s() < deadline) {
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 100);
                         uint32_t i;
                         uint8_t salt;
@@ -276,7 +271,7 @@ int main(int argc, char **argv) {
                         if (!m->err && m->key &&
                             (i = command_index(m->key, m->key_len, &salt)) != UINT32_MAX &&
                             salt == 1 && i >= n && i - n < lat_n && sent_at[i - n] > 0)
-                                lat[lat_got++] = now_s() - sent_at[i - n];
+                                lat[lat_got++] = bg_time_mono_s() - sent_at[i - n];
                         rd_kafka_message_destroy(m);
                 }
                 pthread_join(thr, NULL);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg_time.h"
 #include "bench_mix.h"
 #include "bg_cmd_harness.h"
 #include "bg_proc.h"
@@ -41,25 +42,6 @@
 #define SALT_RUN 1
 #define SALT_WARM 2
 
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "bench_e2e: ");
-        vfprintf(stderr, fmt, ap);
-        fprintf(stderr, "\n");
-        va_end(ap);
-        exit(1);
-}
-
-/* Peak resident set (VmHWM) of @pid in KiB, or -1. */
 typedef struct obs_s {          /* account_seq of one account: seq first seen at t */
         int64_t *seq;
         double *t;
@@ -86,23 +68,23 @@ static void *publish(void *opaque) {
         run_t *r = opaque;
         static bg_command_t cmd;
         char key[BG_UUID_STR_LEN + 1], errstr[256];
-        double t0 = now_s();
+        double t0 = bg_time_mono_s();
 
         for (uint32_t j = 0; j < r->n; j++) {
                 const uint8_t *buf;
                 size_t len;
 
                 if (r->rate > 0) {
-                        double due = t0 + j / r->rate, t = now_s();
+                        double due = t0 + j / r->rate, t = bg_time_mono_s();
                         if (due > t)
                                 usleep((useconds_t)((due - t) * 1e6));
                 }
                 bench_mix_command(&cmd, &r->base, j, r->salt);
                 if (codec_encode_command(r->h->ch_codec, &cmd, &buf, &len, errstr,
                                          sizeof(errstr)) != CODEC_OK)
-                        die("encode: %s", errstr);
+                        bench_die("encode: %s", errstr);
                 bg_uuid_format(&cmd.account_id, key);
-                r->sent_at[j] = now_s();
+                r->sent_at[j] = bg_time_mono_s();
                 __atomic_store_n(&r->published, j + 1, __ATOMIC_RELEASE);
                 while (rd_kafka_producev(r->h->ch_producer,
                                          RD_KAFKA_V_TOPIC(r->h->ch_topics.kt_commands),
@@ -125,7 +107,7 @@ static void obs_add(obs_t *o, int64_t seq, double t) {
                 o->seq = realloc(o->seq, o->cap * sizeof(*o->seq));
                 o->t = realloc(o->t, o->cap * sizeof(*o->t));
                 if (o->seq == NULL || o->t == NULL)
-                        die("out of memory");
+                        bench_die("out of memory");
         }
         o->seq[o->n] = seq;
         o->t[o->n++] = t;
@@ -143,15 +125,15 @@ static void read_results(run_t *r) {
                 if (!m->err) {
                         if (codec_decode_result(r->h->ch_codec, m->payload, m->len, &res, errstr,
                                                 sizeof(errstr)) != CODEC_OK)
-                                die("undecodable result: %s", errstr);
+                                bench_die("undecodable result: %s", errstr);
                         memcpy(&i, &res.command_id.b[12], 4);
                         if (res.command_id.b[11] == r->salt && i < r->n &&
                             r->result_at[i] == 0) {
                                 if (res.outcome != BG_OUTCOME_ACCEPTED)
-                                        die("command %u (%s) not accepted: %s", i,
+                                        bench_die("command %u (%s) not accepted: %s", i,
                                             bg_outcome_name(res.outcome),
                                             res.rejection.message);
-                                r->result_at[i] = now_s();
+                                r->result_at[i] = bg_time_mono_s();
                                 r->last_seq[i] = res.last_seq;
                         }
                 }
@@ -182,7 +164,7 @@ static void poll_seq(run_t *r, PGconn *pg, const char *sql) {
                 if (len + BG_UUID_STR_LEN + 3 > arr_cap) {
                         arr_cap *= 2;
                         if ((arr = realloc(arr, arr_cap)) == NULL)
-                                die("out of memory");
+                                bench_die("out of memory");
                 }
                 id.b[8] = r->salt;
                 memcpy(&id.b[12], &a, 4);
@@ -197,7 +179,7 @@ static void poll_seq(run_t *r, PGconn *pg, const char *sql) {
         arr[len] = '\0';
         params[0] = arr;
         res = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
-        t = now_s();
+        t = bg_time_mono_s();
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
                 for (int row = 0; row < PQntuples(res); row++) {
                         bg_uuid_t id;
@@ -233,7 +215,7 @@ static uint32_t settle(run_t *r, uint32_t sent) {
                         while (o->seq[k] < r->last_seq[j])
                                 k++;
                         /* Seen before it was sent: a poll raced the send; count from now. */
-                        r->visible_at[j] = o->t[k] >= r->sent_at[j] ? o->t[k] : now_s();
+                        r->visible_at[j] = o->t[k] >= r->sent_at[j] ? o->t[k] : bg_time_mono_s();
                         r->inflight[a]--;
                         done++;
                 }
@@ -255,13 +237,13 @@ static void run(run_t *r, PGconn *pg, const char *sql, double poll_s, double tim
         r->inflight = calloc(r->nacc, sizeof(uint32_t));
         if (!r->sent_at || !r->result_at || !r->visible_at || !r->last_seq || !r->obs ||
             !r->inflight)
-                die("out of memory");
+                bench_die("out of memory");
         r->published = 0;
         pthread_create(&thr, NULL, publish, r);
-        deadline = now_s() + timeout_s;
+        deadline = bg_time_mono_s() + timeout_s;
         for (;;) {
                 uint32_t sent = __atomic_load_n(&r->published, __ATOMIC_ACQUIRE);
-                double t = now_s();
+                double t = bg_time_mono_s();
 
                 while (counted < sent)
                         r->inflight[counted++ / MIX]++;
@@ -327,10 +309,10 @@ int main(int argc, char **argv) {
         proj_pid = bg_proc_spawn(BG_BINARY_DIR "/services/projector/billing-projector", NULL, env,
                                  log);
         if (proj_pid < 0)
-                die("cannot start billing-projector: %s", strerror(errno));
+                bench_die("cannot start billing-projector: %s", strerror(errno));
         pg = PQconnectdb(conninfo);
         if (PQstatus(pg) != CONNECTION_OK)
-                die("PostgreSQL: %s", PQerrorMessage(pg));
+                bench_die("PostgreSQL: %s", PQerrorMessage(pg));
         snprintf(sql, sizeof(sql), "SELECT account_id::text, seq FROM %s.account_seq "
                  "WHERE account_id = ANY($1::uuid[])", schema);
 
@@ -339,12 +321,12 @@ int main(int argc, char **argv) {
         warm.h = h;
         warm.salt = SALT_WARM;
         warm.n = MIX;
-        t0 = now_s();
+        t0 = bg_time_mono_s();
         run(&warm, pg, sql, 0.02, 120);
         if (settle(&warm, warm.n) != warm.n)
-                die("warm-up: the commands did not reach the read model within 120 s "
+                bench_die("warm-up: the commands did not reach the read model within 120 s "
                     "(logs %s-*.log)", h->ch_log);
-        fprintf(stderr, "warm-up done in %.1f s; %d s at %.0f commands/s\n", now_s() - t0, secs,
+        fprintf(stderr, "warm-up done in %.1f s; %d s at %.0f commands/s\n", bg_time_mono_s() - t0, secs,
                 rate);
 
         r.h = h;

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_mix.h"
+#include "bg_time.h"
 #include "bg_cmd_harness.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
@@ -43,30 +45,13 @@
 #define NGROUPS 4
 #define SERVICES 5
 
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t real_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void die(const char *what, const char *why) {
-        fprintf(stderr, "bench_invoicer: %s: %s\n", what, why);
-        exit(1);
-}
-
 static void accepted(cmdh_t *h, bg_command_t *cmd) {
         bg_command_result_t res;
 
         cmdh_publish(h, cmd);
         if (!cmdh_wait_result(h, &cmd->command_id, 60000, &res) ||
             res.outcome != BG_OUTCOME_ACCEPTED)
-                die("command not accepted", bg_command_type_name(cmd->type));
+                bench_die("%s: %s", "command not accepted", bg_command_type_name(cmd->type));
 }
 
 /* RSS and its peak of @pid in KiB from /proc. */
@@ -112,10 +97,10 @@ static double raw_consume(const char *topic, int nparts, int64_t n) {
 
         for (const char *const *p = props; p[0]; p += 2)
                 if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0)
-                        die("raw consumer", errstr);
+                        bench_die("%s: %s", "raw consumer", errstr);
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (rk == NULL)
-                die("raw consumer", errstr);
+                bench_die("%s: %s", "raw consumer", errstr);
         for (int p = 0; p < nparts; p++)
                 rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(rk, parts);
@@ -126,13 +111,13 @@ static double raw_consume(const char *topic, int nparts, int64_t n) {
                         continue;
                 if (!m->err) {
                         if (got == 0)
-                                t0 = now_s();   /* from the first record, as for the invoicer */
+                                t0 = bg_time_mono_s();   /* from the first record, as for the invoicer */
                         got++;
                         bytes += (int64_t)m->len;
                 }
                 rd_kafka_message_destroy(m);
         }
-        t0 = now_s() - t0;
+        t0 = bg_time_mono_s() - t0;
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         return (double)n / t0;
@@ -151,7 +136,7 @@ int main(int argc, char **argv) {
         pid_t cmd_pid, inv_pid;
         PGconn *pg;
         uint32_t seed = 42;
-        int64_t distinct = 0, now = real_ms(), total_expected = 0, total;
+        int64_t distinct = 0, now = bg_time_now_ms(), total_expected = 0, total;
         double raw_rate, t_start, t_first = 0, t_end, t_half = 0;
         long rss[3] = {-1, -1, -1}, hwm[3] = {-1, -1, -1};
         bool half_done = false;
@@ -225,7 +210,7 @@ int main(int argc, char **argv) {
                 }
                 if (codec_encode_usage(h->ch_codec, &u, &buf, &len, errstr, sizeof(errstr)) !=
                     CODEC_OK)
-                        die("encode", errstr);
+                        bench_die("%s: %s", "encode", errstr);
                 bg_uuid_format(&u.project_id, key);
                 do {
                         err = rd_kafka_producev(h->ch_producer,
@@ -238,7 +223,7 @@ int main(int argc, char **argv) {
                                 rd_kafka_poll(h->ch_producer, 10);
                 } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
                 if (err)
-                        die("produce", rd_kafka_err2str(err));
+                        bench_die("%s: %s", "produce", rd_kafka_err2str(err));
         }
         rd_kafka_flush(h->ch_producer, 120000);
 
@@ -247,7 +232,7 @@ int main(int argc, char **argv) {
 
         pg = PQconnectdb(conninfo);
         if (PQstatus(pg) != CONNECTION_OK)
-                die("PostgreSQL", PQerrorMessage(pg));
+                bench_die("%s: %s", "PostgreSQL", PQerrorMessage(pg));
         snprintf(schema, sizeof(schema), "bench_inv_%ld", (long)getpid());
         snprintf(schema_env, sizeof(schema_env), "BILLING_INVOICER_SCHEMA=%s", schema);
         snprintf(group_env, sizeof(group_env), "BILLING_INVOICER_GROUP=%.*s-invoicer",
@@ -259,7 +244,7 @@ int main(int argc, char **argv) {
                                "BILLING_DEDUP_CAPACITY=2000000", NULL};
                 snprintf(log, sizeof(log), "%s-invoicer.log", h->ch_log);
                 fprintf(stderr, "invoicer on the backlog (log %s) ...\n", log);
-                t_start = now_s();
+                t_start = bg_time_mono_s();
                 inv_pid = bg_proc_spawn(BG_BINARY_DIR "/services/invoicer/billing-invoicer", NULL,
                                         env, log);
         }
@@ -270,18 +255,18 @@ int main(int argc, char **argv) {
                 int st;
 
                 if (!bg_proc_running(inv_pid, &st))
-                        die("billing-invoicer", "exited; see its log");
+                        bench_die("%s: %s", "billing-invoicer", "exited; see its log");
                 if (done > 0 && t_first == 0) {
-                        t_first = now_s();
+                        t_first = bg_time_mono_s();
                         rss_of(inv_pid, &rss[0], &hwm[0]);
                 }
                 if (!half_done && done >= n / 2) {
                         half_done = true;
-                        t_half = now_s();
+                        t_half = bg_time_mono_s();
                         rss_of(inv_pid, &rss[1], &hwm[1]);
                 }
                 if (done >= n) {
-                        t_end = now_s();
+                        t_end = bg_time_mono_s();
                         rss_of(inv_pid, &rss[2], &hwm[2]);
                         break;
                 }

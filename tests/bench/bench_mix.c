@@ -1,5 +1,7 @@
 #include "bench_mix.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,4 +77,15 @@ long bench_peak_rss_kib(pid_t pid) {
                         v = atol(line + 6);
         fclose(f);
         return v;
+}
+
+void bench_die(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        fprintf(stderr, "%s: ", program_invocation_short_name);
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n");
+        va_end(ap);
+        exit(1);
 }

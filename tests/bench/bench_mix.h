@@ -1,5 +1,6 @@
 /*
- * bench_mix: what the benchmarks send and how they measure a child service.
+ * bench_mix: what the benchmarks share: what they send, how they measure a child service,
+ * how they give up. (Their clocks are common/util's bg_time.)
  */
 #ifndef BENCH_MIX_H
 #define BENCH_MIX_H
@@ -20,6 +21,9 @@
  * without a table; group and project ids derive from the account's, so later commands of
  * an account can name them. */
 void bench_mix_command(bg_command_t *cmd, const bg_uuid_t *base, uint32_t i, uint8_t salt);
+
+/* Prints "<program>: <message>" to stderr and exits 1. */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Peak resident set (VmHWM, KiB) of the live process @pid, or -1. */
 long bench_peak_rss_kib(pid_t pid);

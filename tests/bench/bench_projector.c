@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bg_time.h"
 #include "bench_mix.h"
 #include "bg_proc.h"
 #include "kc_conf.h"
@@ -47,24 +48,6 @@ typedef struct bench_s {
         size_t bytes;
 } bench_t;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "bench_projector: ");
-        vfprintf(stderr, fmt, ap);
-        fprintf(stderr, "\n");
-        va_end(ap);
-        exit(1);
-}
-
-static double mono_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long env_long(const char *name, long def) {
         const char *v = getenv(name);
         return v && *v ? strtol(v, NULL, 10) : def;
@@ -76,12 +59,12 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         rd_kafka_t *rk;
 
         if (conf == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         for (const char *const *p = props; p && p[0]; p += 2)
                 if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0)
-                        die("%s", errstr);
+                        bench_die("%s", errstr);
         if ((rk = rd_kafka_new(type, conf, errstr, sizeof(errstr))) == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         return rk;
 }
 
@@ -104,7 +87,7 @@ static void emit(void *opaque, const bg_event_t *ev, const uint8_t *buf, size_t 
                 rd_kafka_poll(b->producer, 10);
         }
         if (err)
-                die("produce: %s", rd_kafka_err2str(err));
+                bench_die("produce: %s", rd_kafka_err2str(err));
         b->produced++;
         b->bytes += len;
 }
@@ -116,13 +99,13 @@ static void produce_events(bench_t *b, size_t n, int per_wave) {
         uint64_t r = 12345;
 
         if (g == NULL || acc == NULL)
-                die("cannot start the generator: %s", errstr);
+                bench_die("cannot start the generator: %s", errstr);
         while (b->produced < n) {
                 /* A wave of accounts, interleaved, about 50 events each. */
                 size_t wave_end = b->produced + (size_t)per_wave * 50;
                 for (int i = 0; i < per_wave; i++)
                         if ((acc[i] = pjg_account_new(g)) == NULL)
-                                die("out of memory");
+                                bench_die("out of memory");
                 while (b->produced < wave_end && b->produced < n) {
                         r = r * 6364136223846793005ull + 1442695040888963407ull;
                         pjg_random_step(g, acc[(r >> 33) % (uint64_t)per_wave], emit, b);
@@ -134,7 +117,7 @@ static void produce_events(bench_t *b, size_t n, int per_wave) {
         }
         fprintf(stderr, "\n");
         if (rd_kafka_flush(b->producer, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                die("flush failed");
+                bench_die("flush failed");
         free(acc);
         pjg_destroy(g);
 }
@@ -146,7 +129,7 @@ static int64_t end_offsets(bench_t *b) {
                 int64_t lo, hi;
                 if (rd_kafka_query_watermark_offsets(b->producer, b->topics.kt_events, p, &lo, &hi,
                                                      TIMEOUT_MS) != 0)
-                        die("cannot read watermarks");
+                        bench_die("cannot read watermarks");
                 total += hi;
         }
         return total;
@@ -167,7 +150,7 @@ static size_t raw_consume(bench_t *b, double *seconds) {
         for (int p = 0; p < b->nparts; p++)
                 rd_kafka_topic_partition_list_add(parts, b->topics.kt_events, p)->offset =
                         RD_KAFKA_OFFSET_BEGINNING;
-        t0 = mono_s();
+        t0 = bg_time_mono_s();
         rd_kafka_assign(rk, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         while (eofs < b->nparts) {
@@ -182,7 +165,7 @@ static size_t raw_consume(bench_t *b, double *seconds) {
                 }
                 rd_kafka_message_destroy(m);
         }
-        *seconds = mono_s() - t0;
+        *seconds = bg_time_mono_s() - t0;
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         return n;
@@ -233,7 +216,7 @@ static double pg_cpu_seconds(void) {
         return total;
 }
 
-/* Peak resident set (VmHWM) of @pid in KiB, or -1. */
+/* One bigint from @sql, or -1. */
 static long long pg_value(PGconn *conn, const char *sql) {
         PGresult *res = PQexec(conn, sql);
         long long v = -1;
@@ -264,7 +247,7 @@ int main(void) {
 
         memset(&b, 0, sizeof(b));
         if (getenv("BILLING_KAFKA_BOOTSTRAP") == NULL || getenv("BILLING_PG_CONNINFO") == NULL)
-                die("BILLING_KAFKA_BOOTSTRAP and BILLING_PG_CONNINFO must be set "
+                bench_die("BILLING_KAFKA_BOOTSTRAP and BILLING_PG_CONNINFO must be set "
                     "(. /tmp/billing-stack/env.sh)");
         b.nparts = (int)env_long("BENCH_PARTITIONS", 4);
         snprintf(prefix, sizeof(prefix), "bench-%ld-%ld.", (long)getpid(), (long)time(NULL));
@@ -274,7 +257,7 @@ int main(void) {
         setenv("BILLING_PARTITIONS", num, 1);
         setenv("BILLING_USAGE_PARTITIONS", "1", 1);
         if (kc_topics_load(&b.topics, errstr, sizeof(errstr)) != 0)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         {
                 const char *props[] = {"linger.ms", "20", "enable.idempotence", "true",
                                        "compression.type", "lz4", "batch.size", "1000000",
@@ -282,12 +265,12 @@ int main(void) {
                 b.producer = client(RD_KAFKA_PRODUCER, props);
         }
         if (kc_topics_ensure(b.producer, &b.topics, TIMEOUT_MS, errstr, sizeof(errstr)) != 0)
-                die("%s", errstr);
+                bench_die("%s", errstr);
 
         printf("topic %s, %d partitions; schema %s\n", b.topics.kt_events, b.nparts, schema);
-        t0 = mono_s();
+        t0 = bg_time_mono_s();
         produce_events(&b, n_events, per_wave);
-        gen_s = mono_s() - t0;
+        gen_s = bg_time_mono_s() - t0;
         end = end_offsets(&b);
         printf("produced %zu events (%.1f MB, %.0f bytes/event) in %.1f s (generation by the "
                "domain + produce: %.0f events/s)\n", b.produced, b.bytes / 1e6,
@@ -296,11 +279,11 @@ int main(void) {
         raw_n = raw_consume(&b, &raw_s);
         printf("raw consume:  %zu events in %.2f s = %.0f events/s\n", raw_n, raw_s, raw_n / raw_s);
         if (raw_n != b.produced)
-                die("raw consumer read %zu events, %zu produced", raw_n, b.produced);
+                bench_die("raw consumer read %zu events, %zu produced", raw_n, b.produced);
 
         conn = PQconnectdb(getenv("BILLING_PG_CONNINFO"));
         if (PQstatus(conn) != CONNECTION_OK)
-                die("cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+                bench_die("cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
         snprintf(var_schema, sizeof(var_schema), "BILLING_PG_SCHEMA=%s", schema);
         snprintf(var_prefix, sizeof(var_prefix), "BILLING_TOPIC_PREFIX=%s", prefix);
         snprintf(var_schemas, sizeof(var_schemas), "BILLING_SCHEMAS_DIR=%s", BG_SCHEMAS_DIR);
@@ -311,27 +294,27 @@ int main(void) {
         env[4] = NULL;
         snprintf(log, sizeof(log), "/tmp/%s.projector.log", schema);
         pg_cpu0 = pg_cpu_seconds();
-        t0 = mono_s();
+        t0 = bg_time_mono_s();
         pid = bg_proc_spawn(BG_BINARY_DIR "/services/projector/billing-projector", NULL, env, log);
         if (pid < 0)
-                die("cannot start billing-projector: %s", strerror(errno));
+                bench_die("cannot start billing-projector: %s", strerror(errno));
         snprintf(sql, sizeof(sql), "SELECT sum(next_offset) FROM %s.kafka_offsets", schema);
         for (;;) {
                 PGresult *res;
                 usleep(50 * 1000);
                 if (!bg_proc_running(pid, &status))
-                        die("billing-projector exited (status %d); see %s", status, log);
+                        bench_die("billing-projector exited (status %d); see %s", status, log);
                 res = PQexec(conn, sql);        /* fails until the schema exists */
                 if (PQresultStatus(res) == PGRES_TUPLES_OK && !PQgetisnull(res, 0, 0))
                         stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 PQclear(res);
                 if (stored >= end)
                         break;
-                if (mono_s() - t0 > 1800)
-                        die("the projector did not finish within 30 minutes (%lld of %" PRId64 ")",
+                if (bg_time_mono_s() - t0 > 1800)
+                        bench_die("the projector did not finish within 30 minutes (%lld of %" PRId64 ")",
                             stored, end);
         }
-        proj_s = mono_s() - t0;
+        proj_s = bg_time_mono_s() - t0;
         proj_cpu = cpu_seconds(pid);
         pg_cpu1 = pg_cpu_seconds();
         getloadavg(load, 3);

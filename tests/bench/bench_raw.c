@@ -31,6 +31,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_mix.h"
+#include "bg_time.h"
 #include "kc_admin.h"
 #include "kc_conf.h"
 #include "pj_gen.h"
@@ -51,36 +53,18 @@ typedef struct pool_s {
         size_t bytes;
 } pool_t;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "bench_raw: ");
-        vfprintf(stderr, fmt, ap);
-        fprintf(stderr, "\n");
-        va_end(ap);
-        exit(1);
-}
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
         char errstr[512];
         rd_kafka_conf_t *conf = kc_conf_from_env(errstr, sizeof(errstr));
         rd_kafka_t *rk;
 
         if (conf == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         for (const char *const *p = props; p && p[0]; p += 2)
                 if (kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)) != 0)
-                        die("%s", errstr);
+                        bench_die("%s", errstr);
         if ((rk = rd_kafka_new(type, conf, errstr, sizeof(errstr))) == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         return rk;
 }
 
@@ -99,7 +83,7 @@ static void keep(void *opaque, const bg_event_t *ev, const uint8_t *buf, size_t 
         bg_uuid_format(&ev->account_id, r->key);
         r->value = malloc(len);
         if (r->value == NULL)
-                die("out of memory");
+                bench_die("out of memory");
         memcpy(r->value, buf, len);
         r->len = len;
         p->bytes += len;
@@ -113,13 +97,13 @@ static void make_pool(pool_t *p) {
         uint64_t r = 99991;
 
         if (g == NULL)
-                die("generator: %s", errstr);
+                bench_die("generator: %s", errstr);
         p->r = calloc(POOL, sizeof(rec_t));
         if (p->r == NULL)
-                die("out of memory");
+                bench_die("out of memory");
         for (int i = 0; i < 2000; i++)
                 if ((acc[i] = pjg_account_new(g)) == NULL)
-                        die("out of memory");
+                        bench_die("out of memory");
         while (p->n < POOL) {
                 r = r * 6364136223846793005ull + 1442695040888963407ull;
                 pjg_random_step(g, acc[(r >> 33) % 2000], keep, p);
@@ -134,7 +118,7 @@ static void create_topic(rd_kafka_t *rk, const char *name) {
         char errstr[512];
 
         if (kc_topics_create(rk, &spec, 1, TIMEOUT_MS, errstr, sizeof(errstr)) != 0)
-                die("%s", errstr);
+                bench_die("%s", errstr);
 }
 
 static void send_rec(rd_kafka_t *rk, const char *topic, const rec_t *r, uint32_t index) {
@@ -152,7 +136,7 @@ static void send_rec(rd_kafka_t *rk, const char *topic, const rec_t *r, uint32_t
                 rd_kafka_poll(rk, 5);
         }
         if (err)
-                die("produce: %s", rd_kafka_err2str(err));
+                bench_die("produce: %s", rd_kafka_err2str(err));
         rd_kafka_poll(rk, 0);
 }
 
@@ -173,27 +157,27 @@ static double produce(const pool_t *p, const char *topic, size_t n) {
 
         conf = kc_conf_from_env(errstr, sizeof(errstr));
         if (conf == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         for (const char *const *q = producer_props; q[0]; q += 2)
                 if (kc_conf_set(conf, q[0], q[1], errstr, sizeof(errstr)) != 0)
-                        die("%s", errstr);
+                        bench_die("%s", errstr);
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) == NULL)
-                die("%s", errstr);
+                bench_die("%s", errstr);
         create_topic(rk, topic);
         /* One record first, not timed: the producer id and the metadata are fetched. */
         send_rec(rk, topic, &p->r[0], UINT32_MAX);
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                die("flush timed out");
-        t0 = now_s();
+                bench_die("flush timed out");
+        t0 = bg_time_mono_s();
         for (size_t i = 0; i < n; i++)
                 send_rec(rk, topic, &p->r[i % p->n], (uint32_t)i);
         if (rd_kafka_flush(rk, 300000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                die("flush timed out");
-        t0 = now_s() - t0;
+                bench_die("flush timed out");
+        t0 = bg_time_mono_s() - t0;
         rd_kafka_destroy(rk);
         if (delivery_failures > 0)
-                die("%zu records not delivered", delivery_failures);
+                bench_die("%zu records not delivered", delivery_failures);
         return (double)n / t0;
 }
 
@@ -211,7 +195,7 @@ static rd_kafka_t *consumer(const char *topic, const char *fetch_wait_ms, bool e
         for (int p = 0; p < PARTITIONS; p++)
                 rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
         if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                die("assign failed");
+                bench_die("assign failed");
         rd_kafka_topic_partition_list_destroy(parts);
         return rk;
 }
@@ -230,14 +214,14 @@ static double consume(const char *topic, size_t n) {
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
                         eofs++;
                 else if (!m->err && got++ == 0)
-                        t0 = now_s();   /* from the first record: connecting is not reading */
+                        t0 = bg_time_mono_s();   /* from the first record: connecting is not reading */
                 rd_kafka_message_destroy(m);
         }
-        t0 = now_s() - t0;
+        t0 = bg_time_mono_s() - t0;
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         if (got != n + 1)       /* + the warm-up record */
-                die("consumed %zu records, %zu produced", got, n + 1);
+                bench_die("consumed %zu records, %zu produced", got, n + 1);
         return (double)n / t0;      /* n + 1 records: n after the first */
 }
 
@@ -252,13 +236,13 @@ typedef struct pacer_s {
 
 static void *pace(void *opaque) {
         pacer_t *p = opaque;
-        double t0 = now_s();
+        double t0 = bg_time_mono_s();
 
         for (size_t i = 0; i < p->n; i++) {
-                double due = t0 + (double)i / p->rate, t = now_s();
+                double due = t0 + (double)i / p->rate, t = bg_time_mono_s();
                 if (due > t)
                         usleep((useconds_t)((due - t) * 1e6));
-                p->sent_at[i] = now_s();
+                p->sent_at[i] = bg_time_mono_s();
                 send_rec(p->rk, p->topic, &p->pool->r[i % p->pool->n], (uint32_t)i);
         }
         rd_kafka_flush(p->rk, 60000);
@@ -295,8 +279,8 @@ static size_t round_trip(const pool_t *pool, const char *topic, int secs, double
                         break;
         }
         pthread_create(&thr, NULL, pace, &p);
-        deadline = now_s() + secs + 30;
-        while (got < p.n && now_s() < deadline) {
+        deadline = bg_time_mono_s() + secs + 30;
+        while (got < p.n && bg_time_mono_s() < deadline) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
                 rd_kafka_headers_t *h;
                 const void *v;
@@ -307,7 +291,7 @@ static size_t round_trip(const pool_t *pool, const char *topic, int secs, double
                         continue;
                 if (!m->err && rd_kafka_message_headers(m, &h) == 0 &&
                     rd_kafka_header_get_last(h, "i", &v, &len) == 0 && len == sizeof(i)) {
-                        double t = now_s();
+                        double t = bg_time_mono_s();
                         memcpy(&i, v, sizeof(i));
                         if (i < p.n && p.sent_at[i] > 0)
                                 lat[got++] = t - p.sent_at[i];
@@ -338,16 +322,16 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (getenv("BILLING_KAFKA_BOOTSTRAP") == NULL)
-                die("BILLING_KAFKA_BOOTSTRAP is not set (. $BILLING_STACK_DIR/env.sh)");
+                bench_die("BILLING_KAFKA_BOOTSTRAP is not set (. $BILLING_STACK_DIR/env.sh)");
         snprintf(topic, sizeof(topic), "bench-raw-%ld-%ld.events", (long)getpid(),
                  (long)time(NULL));
         snprintf(lat_topic, sizeof(lat_topic), "%s-rtt", topic);
 
-        t0 = now_s();
+        t0 = bg_time_mono_s();
         make_pool(&pool);
         avg = (double)pool.bytes / (double)pool.n;
         fprintf(stderr, "%zu distinct events made by the domain in %.1f s, %.0f bytes each on "
-                "average\n", pool.n, now_s() - t0, avg);
+                "average\n", pool.n, bg_time_mono_s() - t0, avg);
 
         prod = produce(&pool, topic, n);
         fprintf(stderr, "raw produce: %.0f records/s\n", prod);
