@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
 #include "bg_proc.h"
@@ -365,4 +366,41 @@ long hs_dlq_take(const hs_dlq_rec_t *recs, size_t n, bool *used, const char *ser
                         return (long)i;
                 }
         return -1;
+}
+
+/* ------------------------------------------------------------------ schemas */
+
+int32_t hs_register_future_payload(codec_registry_t *reg, const char *subject,
+                                   const char *file, const char *record, const char *field,
+                                   char **json_out) {
+        json_t *schema, *fields, *payload = NULL;
+        json_error_t jerr;
+        char path[512], errstr[512];
+        int32_t id;
+
+        snprintf(path, sizeof(path), "%s/%s", BG_SCHEMAS_DIR, file);
+        schema = json_load_file(path, 0, &jerr);
+        if (schema == NULL)
+                fail_msg("%s: %s", path, jerr.text);
+        fields = json_object_get(schema, "fields");
+        for (size_t i = 0; i < json_array_size(fields); i++)
+                if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
+                           "payload") == 0)
+                        payload = json_object_get(json_array_get(fields, i), "type");
+        if (payload == NULL)
+                fail_msg("%s has no payload union", path);
+        json_array_append_new(payload,
+                              json_pack("{s:s, s:s, s:[{s:s, s:{s:s, s:s}}]}", "type", "record",
+                                        "name", record, "fields", "name", field, "type",
+                                        "type", "string", "logicalType", "uuid"));
+        *json_out = json_dumps(schema, JSON_COMPACT);
+        json_decref(schema);
+        if (*json_out == NULL)
+                fail_msg("cannot write the schema with %s", record);
+        if (codec_registry_register(reg, subject, *json_out, &id, errstr, sizeof(errstr)) !=
+            CODEC_OK)
+                fail_msg("cannot register %s with %s under \"%s\" (the suite needs the stack's "
+                         "schema registry, BILLING_SCHEMA_REGISTRY_URL): %s", file, record,
+                         subject, errstr);
+        return id;
 }

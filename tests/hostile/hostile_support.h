@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "codec.h"
+
 /* Memory figures of a process, from /proc/<pid>/status, in KiB. */
 typedef struct hs_mem_s {
         long hm_hwm_kb;         /* VmHWM: peak resident set */
@@ -27,6 +29,15 @@ void hs_mem(pid_t pid, hs_mem_t *out);
  *   runs the suite with MALLOC_ARENA_MAX=1 so arena reservations do not count) */
 #define HS_HWM_SLACK_KB  (64L * 1024)
 #define HS_PEAK_SLACK_KB (512L * 1024)
+
+/* Registers in @reg, under @subject (one of the test's own: registering it under the
+ * stack's subject would switch every encoder to it), the schema of file @file of schemas/
+ * with one more branch in its payload union: a record @record of one uuid field @field.
+ * Returns the schema id; *json_out gets its JSON (free it). Fails the test when the
+ * registry refuses. */
+int32_t hs_register_future_payload(codec_registry_t *reg, const char *subject,
+                                   const char *file, const char *record, const char *field,
+                                   char **json_out);
 
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int hs_free_port(void);

@@ -123,34 +123,13 @@ static const uint8_t *fresh_cmd(void *opaque, size_t *len) {
 /* ------------------------------------------------------------------ the v2 schema */
 
 /* command.v1.avsc with a FutureCommand appended to the payload union, registered under a
- * subject of this test's own (see docs/hostile-input.md: registering it under
- * billing.commands-value would switch every encoder of the stack to it). */
+ * subject of this test's own (see docs/hostile-input.md). */
 static int32_t register_v2(cmdh_t *h, char **json_out) {
-        json_t *schema, *fields, *payload = NULL;
-        json_error_t jerr;
-        int32_t id;
         char subject[160];
 
-        schema = json_load_file(BG_SCHEMAS_DIR "/command.v1.avsc", 0, &jerr);
-        assert_non_null(schema);
-        fields = json_object_get(schema, "fields");
-        for (size_t i = 0; i < json_array_size(fields); i++)
-                if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
-                           "payload") == 0)
-                        payload = json_object_get(json_array_get(fields, i), "type");
-        assert_non_null(payload);
-        json_array_append_new(payload,
-                              json_pack("{s:s, s:s, s:[{s:s, s:{s:s, s:s}}]}", "type", "record",
-                                        "name", "FutureCommand", "fields", "name", "project_id",
-                                        "type", "type", "string", "logicalType", "uuid"));
-        *json_out = json_dumps(schema, JSON_COMPACT);
-        json_decref(schema);
         snprintf(subject, sizeof(subject), "%scommands-v2-value", h->ch_prefix);
-        if (codec_registry_register(h->ch_reg, subject, *json_out, &id, errstr,
-                                    sizeof(errstr)) != CODEC_OK)
-                fail_msg("cannot register the v2 command schema (the suite needs the stack's "
-                         "schema registry, BILLING_SCHEMA_REGISTRY_URL): %s", errstr);
-        return id;
+        return hs_register_future_payload(h->ch_reg, subject, "command.v1.avsc",
+                                          "FutureCommand", "project_id", json_out);
 }
 
 /* ------------------------------------------------------------------ the valid script */

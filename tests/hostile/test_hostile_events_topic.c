@@ -489,34 +489,6 @@ static int wait_exit(pid_t pid, int timeout_s, const char *log) {
         return WEXITSTATUS(status);
 }
 
-/* event.v1.avsc with a FutureEvent appended to the payload union, registered under a
- * subject of this test's own. */
-static int32_t register_v2_event(codec_registry_t *reg, const char *subject, char **json) {
-        json_t *schema, *fields, *payload = NULL;
-        json_error_t jerr;
-        int32_t id;
-
-        schema = json_load_file(BG_SCHEMAS_DIR "/event.v1.avsc", 0, &jerr);
-        assert_non_null(schema);
-        fields = json_object_get(schema, "fields");
-        for (size_t i = 0; i < json_array_size(fields); i++)
-                if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
-                           "payload") == 0)
-                        payload = json_object_get(json_array_get(fields, i), "type");
-        assert_non_null(payload);
-        json_array_append_new(payload,
-                              json_pack("{s:s, s:s, s:[{s:s, s:{s:s, s:s}}]}", "type", "record",
-                                        "name", "FutureEvent", "fields", "name",
-                                        "billing_group_id", "type", "type", "string",
-                                        "logicalType", "uuid"));
-        *json = json_dumps(schema, JSON_COMPACT);
-        json_decref(schema);
-        if (codec_registry_register(reg, subject, *json, &id, errstr, sizeof(errstr)) != CODEC_OK)
-                fail_msg("cannot register the v2 event schema (the suite needs the stack's "
-                         "schema registry): %s", errstr);
-        return id;
-}
-
 typedef struct one_s {
         uint8_t *buf;
         size_t len;
@@ -583,7 +555,8 @@ static void unknown_schemas_stop_the_projector_not_the_invoicer(void **state) {
                         assert_non_null(ev);
                         assert_non_null(ev2);
                         snprintf(subject, sizeof(subject), "%sevents-v2-value", t->pt_prefix);
-                        register_v2_event(reg, subject, &v2);
+                        hs_register_future_payload(reg, subject, "event.v1.avsc", "FutureEvent",
+                                                   "billing_group_id", &v2);
                         codec_conf_init(&conf);
                         conf.subjects[CODEC_KIND_EVENT] = subject;
                         v2c = codec_new(reg, &conf, errstr, sizeof(errstr));
