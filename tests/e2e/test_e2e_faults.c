@@ -161,35 +161,6 @@ static int64_t high_watermark(const char *topic, int partition) {
         return -1;
 }
 
-/* Reads every committed record of @topic to its end, calling @fn. */
-static void read_topic(const char *topic, int nparts,
-                       void (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque) {
-        const char *props[] = {"group.id", "e2e-reader", "isolation.level", "read_committed",
-                               "enable.partition.eof", "true", "enable.auto.commit", "false", NULL};
-        rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, props);
-        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
-        int eofs = 0;
-
-        for (int p = 0; p < nparts; p++)
-                rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        assert_int_equal(rd_kafka_assign(rk, parts), 0);
-        rd_kafka_topic_partition_list_destroy(parts);
-        for (int polls = 0; polls < 3000 && eofs < nparts; polls++) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-                if (m == NULL)
-                        continue;
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                        eofs++;
-                else if (!m->err)
-                        fn(opaque, m);
-                rd_kafka_message_destroy(m);
-        }
-        if (eofs < nparts)
-                fail_msg("%s: read to the end of %d of %d partitions", topic, eofs, nparts);
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-}
-
 /* ------------------------------------------------------------------ PostgreSQL */
 
 /* Runs @sql, reconnecting while the server restarts; NULL on an SQL error. */
@@ -655,7 +626,7 @@ static void collect_invoice(void *opaque, const rd_kafka_message_t *m) {
 static void check_invoices_topic(e2e_ref_out_t *ref) {
         pub_acc_t a = {0};
 
-        read_topic(T->topics.kt_invoices, PARTITIONS, collect_invoice, &a);
+        cmdh_read_topic(T->topics.kt_invoices, PARTITIONS, true, collect_invoice, &a);
         check(a.bad == 0, "invoices topic: %zu undecodable records", a.bad);
         compare("published invoices (read_committed, each once) vs reference", &ref->published,
                 &a.headers);
@@ -713,7 +684,7 @@ static void check_usage_dlq(void) {
         };
 
         assert_non_null(a.map);
-        read_topic(T->topics.kt_usage_dlq, 1, collect_dlq, &a);
+        cmdh_read_topic(T->topics.kt_usage_dlq, 1, true, collect_dlq, &a);
         for (size_t i = 0; i < e2e_scen_usage_count(T->scen); i++) {
                 e2e_usage_t *u = e2e_scen_usage_at(T->scen, i);
                 dlq_ent_t *e = bg_uuidmap_get(a.map, &u->usage_id);

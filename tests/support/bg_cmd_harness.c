@@ -210,9 +210,8 @@ size_t cmdh_count_results(cmdh_t *h, const bg_uuid_t *command_id, int settle_ms)
         return n;
 }
 
-/* Reads @topic partitions to their ends (read_committed), calling @fn for each record. */
-static void read_topic(const char *topic, int nparts, bool committed,
-                       void (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque) {
+void cmdh_read_topic(const char *topic, int nparts, bool committed,
+                     void (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque) {
         const char *props[] = {"group.id", "unused", "isolation.level",
                                committed ? "read_committed" : "read_uncommitted",
                                "enable.partition.eof", "true", "enable.auto.commit", "false", NULL};
@@ -276,7 +275,7 @@ size_t cmdh_read_events_isolation(cmdh_t *h, bool committed, bg_event_t **events
                                   int **partitions_out) {
         events_acc_t a = {.h = h};
 
-        read_topic(h->ch_topics.kt_events, h->ch_topics.kt_partitions, committed, collect_event, &a);
+        cmdh_read_topic(h->ch_topics.kt_events, h->ch_topics.kt_partitions, committed, collect_event, &a);
         *events_out = a.events;
         if (partitions_out)
                 *partitions_out = a.parts;
@@ -306,7 +305,7 @@ size_t cmdh_read_dlq(cmdh_t *h, char *reason, size_t reason_size) {
         dlq_acc_t a = {0, reason, reason_size};
 
         reason[0] = '\0';
-        read_topic(h->ch_topics.kt_commands_dlq, 1, true, collect_dlq, &a);
+        cmdh_read_topic(h->ch_topics.kt_commands_dlq, 1, true, collect_dlq, &a);
         return a.n;
 }
 

@@ -59,6 +59,12 @@ size_t cmdh_read_events_isolation(cmdh_t *h, bool committed, bg_event_t **events
                                   int **partitions_out);
 
 /* The log file of instance @instance, and whether it has a line containing @needle. */
+/* Reads every partition of @topic from the beginning to its end (read_committed when
+ * @committed), calling @fn for each record; fails the test when an end is not reached
+ * within 60 s a partition. */
+void cmdh_read_topic(const char *topic, int nparts, bool committed,
+                     void (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
+
 void cmdh_log_path(const cmdh_t *h, const char *instance, char *buf, size_t size);
 bool cmdh_log_contains(const cmdh_t *h, const char *instance, const char *needle);
 

@@ -450,48 +450,6 @@ int64_t invh_next_month(int64_t ms) {
 
 /* ------------------------------------------------------------------ topics */
 
-static rd_kafka_t *reader(void) {
-        const char *props[] = {"group.id", "unused", "isolation.level", "read_committed",
-                               "enable.partition.eof", "true", "enable.auto.commit", "false", NULL};
-        char errstr[512];
-        rd_kafka_conf_t *conf = kc_conf_from_env(errstr, sizeof(errstr));
-        rd_kafka_t *rk;
-
-        assert_non_null(conf);
-        for (const char *const *p = props; p[0]; p += 2)
-                assert_int_equal(kc_conf_set(conf, p[0], p[1], errstr, sizeof(errstr)), 0);
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-        assert_non_null(rk);
-        return rk;
-}
-
-typedef void (*msg_fn)(void *opaque, const rd_kafka_message_t *m);
-
-static void read_all(const char *topic, int nparts, msg_fn fn, void *opaque) {
-        rd_kafka_t *rk = reader();
-        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
-        int eofs = 0;
-
-        for (int p = 0; p < nparts; p++)
-                rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-                        RD_KAFKA_OFFSET_BEGINNING;
-        assert_int_equal(rd_kafka_assign(rk, parts), 0);
-        rd_kafka_topic_partition_list_destroy(parts);
-        for (int polls = 0; polls < 600 && eofs < nparts; polls++) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-                if (m == NULL)
-                        continue;
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                        eofs++;
-                else if (!m->err)
-                        fn(opaque, m);
-                rd_kafka_message_destroy(m);
-        }
-        assert_int_equal(eofs, nparts);
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-}
-
 typedef struct {
         invh_t *t;
         codec_invoice_t *inv;
@@ -519,8 +477,8 @@ static void collect_invoice(void *opaque, const rd_kafka_message_t *m) {
 size_t invh_read_invoices(invh_t *t, codec_invoice_t **out) {
         inv_acc_t a = {.t = t};
 
-        read_all(t->t_cmd->ch_topics.kt_invoices, t->t_cmd->ch_topics.kt_usage_partitions,
-                 collect_invoice, &a);
+        cmdh_read_topic(t->t_cmd->ch_topics.kt_invoices, t->t_cmd->ch_topics.kt_usage_partitions,
+                        true, collect_invoice, &a);
         *out = a.inv;
         return a.n;
 }
@@ -560,7 +518,7 @@ size_t invh_read_usage_dlq(invh_t *t, const char *needle, char *reason, size_t s
         dlq_acc_t a = {0, needle, reason, size, false};
 
         reason[0] = '\0';
-        read_all(t->t_cmd->ch_topics.kt_usage_dlq, 1, collect_dlq, &a);
+        cmdh_read_topic(t->t_cmd->ch_topics.kt_usage_dlq, 1, true, collect_dlq, &a);
         return a.n;
 }
 
