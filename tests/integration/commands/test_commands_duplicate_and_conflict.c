@@ -33,9 +33,11 @@ static size_t account_events(cmdh_t *h, const bg_uuid_t *account) {
 static bg_command_result_t roundtrip(cmdh_t *h, const bg_command_t *cmd) {
         bg_command_result_t res;
 
-        cmdh_publish(h, cmd);
-        /* A re-sent command_id has an earlier result too: wait for a new one. */
+        /* A re-sent command_id has an earlier result too: wait for a new one. Counted
+         * before the publish: a quick service answers before a count taken after it. */
         size_t before = cmdh_count_results(h, &cmd->command_id, 0);
+
+        cmdh_publish(h, cmd);
         for (int i = 0; i < 600; i++) {
                 if (cmdh_count_results(h, &cmd->command_id, 100) > before)
                         break;
