@@ -25,6 +25,7 @@
 #include "kc_topics.h"
 
 #define KAFKA_TIMEOUT_MS 30000
+#define SEND_OFFSETS_ATTEMPTS 5   /* retriable failures of send_offsets_to_transaction */
 #define MAX_PARTITIONS   1024
 
 /* ------------------------------------------------------------------ configuration */
@@ -85,7 +86,7 @@ typedef enum {
         STAGE_ENCODE,           /* hash and encode events and results, headers */
         STAGE_WAIT,             /* decided, waiting for the previous transaction's commit */
         STAGE_PRODUCE,          /* producev: hand the records to librdkafka */
-        STAGE_OFFSETS,          /* send_offsets_to_transaction (committer thread) */
+        STAGE_OFFSETS,          /* send_offsets_to_transaction, before the records */
         STAGE_COMMIT,           /* commit_transaction: flush and EndTxn (committer thread) */
         STAGE__COUNT
 } cmd_stage_t;
@@ -140,8 +141,8 @@ typedef struct cmd_svc_s {
         uint8_t *cs_arena;              /* their keys and values */
         size_t cs_arena_len, cs_arena_cap;
 
-        /* Pipelining: the committer thread sends the offsets and commits transaction N
-         * while the loop gathers and decides batch N+1; the loop waits for that commit
+        /* Pipelining: the committer thread commits transaction N (whose offsets and
+         * records the loop sent) while the loop gathers and decides batch N+1; the loop waits for that commit
          * (settle) before it begins N+1. Only one transaction is ever open, and batch N+1
          * is produced only after N committed, so the log and the offsets keep their
          * order; when N fails, N+1 (decided, never produced) is dropped with it. */
@@ -155,7 +156,6 @@ typedef struct cmd_svc_s {
         bool cs_pending;                /* loop only: a handed-off commit not yet settled */
         rd_kafka_message_t **cs_inflight; /* the commands of the transaction being committed */
         size_t cs_ninflight;
-        rd_kafka_topic_partition_list_t *cs_inflight_offsets;
         double cs_inflight_stage[STAGE__COUNT];
         double cs_inflight_t0;          /* its begin_transaction */
         bg_command_t *cs_cmd;           /* reused: a command is ~64 KiB */
@@ -712,17 +712,13 @@ static out_status_t decide_one(cmd_svc_t *s, const rd_kafka_message_t *m) {
         return os;
 }
 
-/* The committer thread's part of transaction N: the offsets, then the commit. */
+/* The committer thread's part of transaction N: the commit (its offsets were sent and its
+ * records produced by start_transaction). */
 static out_status_t commit_inflight(cmd_svc_t *s) {
-        double t = bg_time_mono_s(), t1;
-        out_status_t os;
+        double t = bg_time_mono_s();
+        out_status_t os = OUT_OK;
 
-        os = classify(rd_kafka_send_offsets_to_transaction(s->cs_producer, s->cs_inflight_offsets,
-                                                           s->cs_cgmd, -1),
-                      "send_offsets_to_transaction");
-        t1 = bg_time_mono_s();
-        s->cs_inflight_stage[STAGE_OFFSETS] = t1 - t;
-        if (os == OUT_OK && s->cs_conf->cc_fault_kill_before_commit > 0 &&
+        if (s->cs_conf->cc_fault_kill_before_commit > 0 &&
             ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
                 /* Fault injection for the crash tests: everything of this transaction is
                  * on the broker, nothing is committed. */
@@ -731,9 +727,8 @@ static out_status_t commit_inflight(cmd_svc_t *s) {
                             s->cs_txn_count);
                 raise(SIGKILL);
         }
-        if (os == OUT_OK)
-                os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
-        s->cs_inflight_stage[STAGE_COMMIT] = bg_time_mono_s() - t1;
+        os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
+        s->cs_inflight_stage[STAGE_COMMIT] = bg_time_mono_s() - t;
         return os;
 }
 
@@ -826,16 +821,51 @@ static out_status_t settle(cmd_svc_t *s, bool rewind) {
         return os;
 }
 
-/* Begins the decided batch's transaction, produces its records and hands the offsets and
- * the commit to the committer thread. The previous transaction must be settled. */
+/* Adds the decided batch's offsets to the open transaction, with the group metadata as of
+ * now (member id, generation): the broker fences a zombie that still commits offsets with
+ * an older generation (KIP-447); read once at start it would carry the generation before
+ * the first join. A retriable error (the coordinator busy past librdkafka's own retries)
+ * is retried here, a few times, before the batch is given up. */
+static out_status_t send_offsets(cmd_svc_t *s) {
+        rd_kafka_error_t *error;
+
+        rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
+        s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
+        if (s->cs_cgmd == NULL) {
+                bg_log_error("no consumer group metadata");
+                return OUT_FATAL;
+        }
+        for (int attempt = 1;; attempt++) {
+                error = rd_kafka_send_offsets_to_transaction(s->cs_producer, s->cs_offsets,
+                                                             s->cs_cgmd, -1);
+                if (error == NULL || attempt == SEND_OFFSETS_ATTEMPTS ||
+                    !rd_kafka_error_is_retriable(error) || rd_kafka_error_is_fatal(error) ||
+                    rd_kafka_error_txn_requires_abort(error))
+                        break;
+                bg_log_warn("send_offsets_to_transaction: %s; retrying",
+                            rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+        return classify(error, "send_offsets_to_transaction");
+}
+
+/* Begins the decided batch's transaction, sends its offsets, produces its records and
+ * hands the commit to the committer thread. The previous transaction must be settled. */
 static out_status_t start_transaction(cmd_svc_t *s) {
         rd_kafka_message_t **msgs;
-        rd_kafka_topic_partition_list_t *offsets;
         out_status_t os;
 
         s->cs_inflight_t0 = s->cs_lap = bg_time_mono_s();
         os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
         stage_lap(s, STAGE_BEGIN);
+        /* The offsets first, then the records. Right after the previous commit the
+         * coordinator is still writing its markers and answers CONCURRENT_TRANSACTIONS:
+         * librdkafka retries AddOffsetsToTxn after retry.backoff.ms but AddPartitionsToTxn
+         * (sent by the first produce) after a fixed 20 ms, which was most of a
+         * transaction's time. Once the offsets are in, the partitions are added at once. */
+        if (os == OUT_OK)
+                os = send_offsets(s);
+        stage_lap(s, STAGE_OFFSETS);
         if (os == OUT_OK)
                 os = produce_batch(s);
         stage_lap(s, STAGE_PRODUCE);
@@ -848,22 +878,8 @@ static out_status_t start_transaction(cmd_svc_t *s) {
         s->cs_ninflight = s->cs_nbatch;
         s->cs_batch = msgs;
         s->cs_nbatch = 0;
-        offsets = s->cs_inflight_offsets;
-        s->cs_inflight_offsets = s->cs_offsets;
-        s->cs_offsets = offsets;
         memcpy(s->cs_inflight_stage, s->cs_stage, sizeof(s->cs_stage));
         discard_batch(s);               /* the records were produced: only resets */
-        /* The group metadata as of now (member id, generation): the broker fences a
-         * zombie that still commits offsets with an older generation (KIP-447). Read
-         * once at start it would carry the generation before the first join. The
-         * committer is idle here (the previous transaction was settled). */
-        rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
-        s->cs_cgmd = rd_kafka_consumer_group_metadata(s->cs_consumer);
-        if (s->cs_cgmd == NULL) {
-                bg_log_error("no consumer group metadata");
-                return OUT_FATAL;
-        }
-
         pthread_mutex_lock(&s->cs_mtx);
         s->cs_job = true;
         pthread_cond_broadcast(&s->cs_cond);
@@ -1080,6 +1096,18 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         return s->cs_admin ? 0 : -1;
 }
 
+/* Delivery reports of the transactional producer. Their outcome reaches us through
+ * commit_transaction, but having them at all matters: commit_transaction flushes by
+ * polling for them, and with none to wake it each poll sleeps its full 10 ms, which the
+ * commit then waited after the last record was acknowledged. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        (void)rk;
+        (void)opaque;
+        if (m->err)
+                bg_log_debug("delivery to \"%s\" [%d] failed: %s", rd_kafka_topic_name(m->rkt),
+                             (int)m->partition, rd_kafka_err2str(m->err));
+}
+
 static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const cmd_conf_t *c = s->cs_conf;
         char txn_id[200];
@@ -1105,7 +1133,8 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                                         "partition.assignment.strategy", "range", NULL};
         const char *consumer_tuning[] = {"session.timeout.ms", "10000",
                                          "max.poll.interval.ms", "300000", NULL};
-        kc_client_opts_t producer_opts = {.kco_defaults = producer_tuning};
+        kc_client_opts_t producer_opts = {.kco_defaults = producer_tuning,
+                                          .kco_dr_msg_cb = on_delivery};
         kc_client_opts_t consumer_opts = {.kco_defaults = consumer_tuning};
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
@@ -1197,8 +1226,6 @@ static void service_teardown(cmd_svc_t *s) {
                 rd_kafka_message_destroy(s->cs_inflight[i]);
         if (s->cs_offsets)
                 rd_kafka_topic_partition_list_destroy(s->cs_offsets);
-        if (s->cs_inflight_offsets)
-                rd_kafka_topic_partition_list_destroy(s->cs_inflight_offsets);
         free(s->cs_out);
         free(s->cs_arena);
         pthread_cond_destroy(&s->cs_cond);
@@ -1222,7 +1249,6 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
         s->cs_batch = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_batch));
         s->cs_inflight = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_inflight));
         s->cs_offsets = rd_kafka_topic_partition_list_new(8);
-        s->cs_inflight_offsets = rd_kafka_topic_partition_list_new(8);
         s->cs_empty = acct_state_new();
         pthread_mutex_init(&s->cs_mtx, NULL);
         pthread_cond_init(&s->cs_cond, NULL);
