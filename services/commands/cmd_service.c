@@ -1120,11 +1120,13 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const char *producer_props[] = {"transactional.id", txn_id,
                                         "transaction.timeout.ms", "60000", NULL};
         /* retry.backoff.ms: a transaction begun right after the previous commit finds
-         * the coordinator still writing that one's markers (CONCURRENT_TRANSACTIONS on
-         * AddPartitionsToTxn / AddOffsetsToTxn); librdkafka retries after this backoff,
-         * 100 ms by default, which was most of the latency. */
+         * the coordinator still writing that one's markers, a few ms, and its
+         * AddOffsetsToTxn (sent first, see start_transaction) is answered
+         * CONCURRENT_TRANSACTIONS; librdkafka retries after this backoff, 100 ms by
+         * default. At 10,000 commands/s 70 % of the transactions waited so; 1 ms
+         * instead of 5 took the median latency from 22-31 ms to 18-22 ms. */
         const char *producer_tuning[] = {"linger.ms", "5", "compression.type", "lz4",
-                                         "retry.backoff.ms", "5",
+                                         "retry.backoff.ms", "1",
                                          "queue.buffering.max.messages", "1000000", NULL};
         const char *consumer_props[] = {"group.id", c->cc_group, "isolation.level", "read_committed",
                                         "enable.auto.commit", "false",
