@@ -10,11 +10,14 @@
  * 2. throughput: the commands are published first (a backlog of CreateAccount and
  *    CreateBillingGroup for many accounts), then one billing-commands instance is started
  *    and the time from its first result to its last is measured: commands/s.
- * 3. latency: commands are published at half the measured throughput for a few seconds;
- *    publish -> result latency p50/p99.
+ * 3. latency: commands are published at a steady rate (half the measured throughput, or
+ *    the rate given) for a warm-up second, not counted, then for latency-seconds:
+ *    publish -> result latency p50/p90/p99/p99.9/max. The issue's target reads "p99
+ *    below 50 ms at half of 20,000/s": tests/bench/report passes 10000.
  * Needs the local stack's environment (. $BILLING_STACK_DIR/env.sh); prints a table and a
  * JSON line ("BENCH {...}") for the benchmark report.
  *
+ * BENCH_LATENCY_DUMP=file: every measured command's send time, latency and partition.
  * BENCH_COMMANDS_ENV="NAME=value NAME=value": extra environment for billing-commands only
  * (e.g. KAFKA_LINGER_MS=1 BILLING_BATCH_MS=1), to compare settings without touching the
  * benchmark's own clients.
@@ -172,6 +175,15 @@ static int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* The @q quantile of the @n sorted latencies, in ms; -1 without samples. */
+static double pct(const double *sorted, size_t n, double q) {
+        size_t i = (size_t)((double)n * q);
+
+        if (n == 0)
+                return -1;
+        return sorted[i < n ? i : n - 1] * 1000;
+}
+
 int main(int argc, char **argv) {
         uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 200000;
         int lat_secs = argc > 2 ? atoi(argv[2]) : 10;
@@ -181,7 +193,7 @@ int main(int argc, char **argv) {
         publisher_t pub;
         static bg_command_t sample;
         const uint8_t *buf;
-        size_t sample_len, got = 0, lat_n, lat_got = 0;
+        size_t sample_len, got = 0, lat_n, lat_got = 0, warm_n;
         char errstr[256], raw_topic[256];
         double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat;
         pid_t pid;
@@ -251,16 +263,25 @@ int main(int argc, char **argv) {
 
         /* 3. Latency at half that rate. */
         rate = fixed_rate > 0 ? fixed_rate : cps / 2;
+        /* The first second warms the path (the broker's JIT, the clients' buffers) and
+         * is published like the rest but not measured. */
+        warm_n = (size_t)rate;
         lat_n = (size_t)(rate * lat_secs);
-        sent_at = calloc(lat_n, sizeof(double));
+        sent_at = calloc(warm_n + lat_n, sizeof(double));
         lat = calloc(lat_n, sizeof(double));
-        pub = (publisher_t){h, &base, n, (uint32_t)lat_n, rate, sent_at};
+        pub = (publisher_t){h, &base, n, (uint32_t)(warm_n + lat_n), rate, sent_at};
         {
                 pthread_t thr;
                 double deadline;
 
+                /* BENCH_LATENCY_DUMP=file: one line per measured command (send time on
+                 * the monotonic clock, latency ms, partition), to see when the slow
+                 * ones happen. */
+                const char *dump_path = getenv("BENCH_LATENCY_DUMP");
+                FILE *dump = dump_path && *dump_path ? fopen(dump_path, "w") : NULL;
+
                 pthread_create(&thr, NULL, publish, &pub);
-                deadline = bg_time_mono_s() + lat_secs + 30;
+                deadline = bg_time_mono_s() + 1 + lat_secs + 30;
                 while (lat_got < lat_n && bg_time_mono_s() < deadline) {
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 100);
                         uint32_t i;
@@ -270,11 +291,18 @@ int main(int argc, char **argv) {
                                 continue;
                         if (!m->err && m->key &&
                             (i = command_index(m->key, m->key_len, &salt)) != UINT32_MAX &&
-                            salt == 1 && i >= n && i - n < lat_n && sent_at[i - n] > 0)
+                            salt == 1 && i >= n + warm_n && i - n < warm_n + lat_n &&
+                            sent_at[i - n] > 0) {
                                 lat[lat_got++] = bg_time_mono_s() - sent_at[i - n];
+                                if (dump != NULL)
+                                        fprintf(dump, "%.6f %.3f %d\n", sent_at[i - n],
+                                                lat[lat_got - 1] * 1000, (int)m->partition);
+                        }
                         rd_kafka_message_destroy(m);
                 }
                 pthread_join(thr, NULL);
+                if (dump != NULL)
+                        fclose(dump);
         }
         qsort(lat, lat_got, sizeof(double), cmp_double);
         rss_peak = bench_peak_rss_kib(pid);   /* before the stop: /proc of the live child */
@@ -283,17 +311,19 @@ int main(int argc, char **argv) {
         printf("%-44s %14s %10s\n", "benchmark", "value", "vs raw");
         printf("%-44s %14.0f %10s\n", "raw produce, idempotent, acks=all (rec/s)", raw, "1.00");
         printf("%-44s %14.0f %10.2f\n", "commands, exactly-once (commands/s)", cps, cps / raw);
-        printf("%-44s %14.1f\n", "latency p50 at half rate (ms)",
-               lat_got ? lat[lat_got / 2] * 1000 : -1);
-        printf("%-44s %14.1f\n", "latency p99 at half rate (ms)",
-               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1);
+        printf("%-44s %14.1f\n", "latency p50 (ms)", pct(lat, lat_got, 0.50));
+        printf("%-44s %14.1f\n", "latency p90 (ms)", pct(lat, lat_got, 0.90));
+        printf("%-44s %14.1f\n", "latency p99 (ms)", pct(lat, lat_got, 0.99));
+        printf("%-44s %14.1f\n", "latency p99.9 (ms)", pct(lat, lat_got, 0.999));
+        printf("%-44s %14.1f\n", "latency max (ms)", pct(lat, lat_got, 1.0));
         printf("%-44s %14.0f\n", "latency run rate (commands/s)", rate);
         printf("BENCH {\"name\":\"commands\",\"commands\":%u,\"raw_produce_per_s\":%.0f,"
                "\"commands_per_s\":%.0f,\"ratio\":%.3f,\"latency_rate\":%.0f,"
-               "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
-               "\"record_bytes\":%zu,\"rss_peak_kib\":%ld}\n",
-               n, raw, cps, cps / raw, rate, lat_got, lat_got ? lat[lat_got / 2] * 1000 : -1,
-               lat_got ? lat[(size_t)(lat_got * 0.99)] * 1000 : -1, sample_len, rss_peak);
+               "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,"
+               "\"p999_ms\":%.2f,\"max_ms\":%.2f,\"record_bytes\":%zu,\"rss_peak_kib\":%ld}\n",
+               n, raw, cps, cps / raw, rate, lat_got, pct(lat, lat_got, 0.50),
+               pct(lat, lat_got, 0.90), pct(lat, lat_got, 0.99), pct(lat, lat_got, 0.999),
+               pct(lat, lat_got, 1.0), sample_len, rss_peak);
         free(sent_at);
         free(lat);
         cmdh_destroy(h);
