@@ -15,6 +15,15 @@ die() { log "error: $*"; exit 1; }
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# listens PID PORT: true when process PID itself listens on 127.0.0.1:PORT. Two stacks
+# started at once can pick the same free port; the one that loses the bind must not take
+# the winner's answers for its own. Without ss (iproute2) it only checks PID is alive.
+listens() {
+  kill -0 "$1" 2>/dev/null || return 1
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -ltnpH "sport = :$2" 2>/dev/null | grep -q "pid=$1,"
+}
+
 # free_port START: the first port from START up that nothing listens on.
 free_port() {
   local p=$1
