@@ -32,6 +32,10 @@ static uint64_t hash_id(const uint8_t id[16]) {
         return a;
 }
 
+uint64_t inv_dedup_hash(const bg_uuid_t *id) {
+        return hash_id(id->b);
+}
+
 static slot_t *alloc_slots(size_t n) {
         slot_t *s = malloc(n * sizeof(*s));
 
@@ -80,6 +84,11 @@ static slot_t *find(const inv_dedup_t *d, const uint8_t id[16]) {
 
 bool inv_dedup_contains(const inv_dedup_t *d, const bg_uuid_t *id) {
         return find(d, id->b)->ts != EMPTY;
+}
+
+void inv_dedup_prefetch(const inv_dedup_t *d, const bg_uuid_t *id) {
+        /* for writing: an id not in the set is added to the slot its probe ends on */
+        __builtin_prefetch(&d->d_slots[(size_t)hash_id(id->b) & d->d_mask], 1);
 }
 
 static bool rehash(inv_dedup_t *d, size_t n, int64_t cutoff) {

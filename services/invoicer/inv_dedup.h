@@ -29,6 +29,13 @@ void inv_dedup_destroy(inv_dedup_t *d);         /* NULL is a no-op */
 
 bool inv_dedup_contains(const inv_dedup_t *d, const bg_uuid_t *id);
 
+/* Asks the CPU to bring the slot where @id's probe starts into the cache, so that the
+ * probe a few records later does not wait for memory. A hint: the set is unchanged. */
+void inv_dedup_prefetch(const inv_dedup_t *d, const bg_uuid_t *id);
+
+/* The hash the set places @id by (tests use it to make ids that collide). */
+uint64_t inv_dedup_hash(const bg_uuid_t *id);
+
 /* Adds @id (seen with timestamp_begin @ts_ms); false when out of memory. Adding an id
  * already there keeps the later time. */
 bool inv_dedup_add(inv_dedup_t *d, const bg_uuid_t *id, int64_t ts_ms);
