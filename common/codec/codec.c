@@ -270,6 +270,13 @@ static codec_err_t schema_get(codec_t *c, int32_t id, codec_schema_t **out,
         return CODEC_OK;
 }
 
+codec_schema_t *codec_schema_cached(const codec_t *c, int32_t id) {
+        for (size_t i = 0; i < c->n_schemas; i++)
+                if (c->schemas[i]->id == id)
+                        return c->schemas[i];
+        return NULL;
+}
+
 codec_err_t codec_peek_schema_id(const codec_t *c, const void *buf, size_t len,
                                  int32_t *id_out, char *errstr, size_t errstr_size) {
         const uint8_t *p = buf;

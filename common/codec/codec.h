@@ -332,6 +332,13 @@ codec_err_t codec_encode_usage(codec_t *codec, const codec_usage_t *usage,
 codec_err_t codec_decode_usage(codec_t *codec, const void *buf, size_t len,
                                codec_usage_t *out, char *errstr, size_t errstr_size);
 
+/* The usage_id of the usage record @buf, read without decoding it: a hint (to prefetch
+ * what the record will touch), not a decode. The record is not checked: a record that
+ * peeks fine may still fail codec_decode_usage. False when the id cannot be read that
+ * way (the writer schema is not loaded yet, usage_id is not its first field, the bytes
+ * are not a UUID). Never loads a schema. */
+bool codec_peek_usage_id(const codec_t *codec, const void *buf, size_t len, bg_uuid_t *out);
+
 /* One invoice line. An empty string stands for null on the wire (project, service). */
 typedef struct codec_invoice_line_s {
         codec_line_type_t line_type;

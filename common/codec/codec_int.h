@@ -51,6 +51,9 @@ struct codec_s {
  * Decode and encode plumbing (codec.c).
  */
 
+/* The writer schema @id if this codec has already loaded it, else NULL (never loads). */
+codec_schema_t *codec_schema_cached(const codec_t *c, int32_t id);
+
 /* Checks size, framing, schema id and record kind, walks the body and reads it into
  * (*sp)->value. */
 codec_err_t codec_decode_begin(codec_t *c, codec_kind_t kind, const void *buf, size_t len,

@@ -25,6 +25,14 @@ static void fuzz_message(const uint8_t *msg, size_t len) {
         }
         if (e == CODEC_OK && memcmp(&a, &b, sizeof(a)) != 0)
                 fuzz_die("usage decoders decode differently");
+        /* The invoicer's prefetch hint: any bytes, and the decoder's id when it reads one. */
+        {
+                bg_uuid_t peeked;
+
+                if (codec_peek_usage_id(fuzz_codec, msg, len, &peeked) && e == CODEC_OK &&
+                    memcmp(&peeked, &a.usage_id, sizeof(peeked)) != 0)
+                        fuzz_die("peeked usage id differs from the decoded one");
+        }
         if (!fuzz_decoded(e))
                 return;
         if (codec_encode_usage(fuzz_codec, &a, &out, &out_len, fuzz_err, sizeof(fuzz_err)) !=

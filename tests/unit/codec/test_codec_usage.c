@@ -423,6 +423,13 @@ static codec_err_t differ(const uint8_t *msg, size_t len) {
         }
         assert_int_not_equal(e_new, CODEC_ERR_AVRO);
         assert_int_equal(e_new, e_old);
+        /* The peek reads any bytes safely, and an id it reads is the decoder's. */
+        {
+                bg_uuid_t peeked;
+
+                if (codec_peek_usage_id(codec, msg, len, &peeked) && e_new == CODEC_OK)
+                        assert_memory_equal(peeked.b, u_new.usage_id.b, 16);
+        }
         switch (e_new) {
         case CODEC_OK:
                 assert_usage_equal(&u_new, &u_old);
@@ -536,6 +543,13 @@ static void random_structs_decode_alike(void **state) {
                         fail_msg("encode: %s", e);
                 assert_int_equal(differ(msg, len), CODEC_OK);
                 assert_usage_equal(&u_new, &u_in);
+                /* Our own schema has usage_id first: the peek always reads it. */
+                {
+                        bg_uuid_t peeked;
+
+                        assert_true(codec_peek_usage_id(codec, msg, len, &peeked));
+                        assert_memory_equal(peeked.b, u_in.usage_id.b, 16);
+                }
         }
 }
 
