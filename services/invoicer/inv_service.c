@@ -117,6 +117,7 @@ typedef struct inv_svc_s {
         bg_uuidmap_t *s_finalized;      /* group -> int64_t * latest final period begin */
 
         codec_usage_t *s_u;
+        int64_t s_month_begin, s_month_end;  /* month_of's last month, [begin, end) */
         bg_event_t *s_ev;
         rd_kafka_message_t **s_msgs;    /* the gathered batch */
         int64_t s_txn_count;
@@ -310,10 +311,20 @@ static void mark_finalized(void *opaque, const bg_uuid_t *group, int64_t period_
         }
 }
 
-/* A period takes no more usage once its grace period is over, or once it is final. */
-static bool period_closed(inv_svc_t *s, const bg_uuid_t *group, int64_t begin, int64_t now) {
-        int64_t end = inv_period_next(begin);
+/* A period [@begin, @end) takes no more usage once its grace period is over, or once
+ * it is final. */
+static bool period_closed(inv_svc_t *s, const bg_uuid_t *group, int64_t begin, int64_t end,
+                          int64_t now) {
         return now >= end + s->s_conf->ic_grace_ms || is_finalized(s, group, begin);
+}
+
+/* The calendar month of @ms. Records come mostly in time order, so the month of the
+ * record before is kept: the calendar arithmetic was 7% of the loop's time per record. */
+static void month_of(inv_svc_t *s, int64_t ms, int64_t *begin, int64_t *end) {
+        if (ms < s->s_month_begin || ms >= s->s_month_end)
+                inv_period_of(ms, &s->s_month_begin, &s->s_month_end, NULL);
+        *begin = s->s_month_begin;
+        *end = s->s_month_end;
 }
 
 /* Checks a decoded record against the rules of docs/invoicer.md ("Validation"). */
@@ -359,7 +370,7 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
         const acct_group_t *g;
         const acct_state_t *acct;
         bg_uuid_t group;
-        int64_t amount, pbegin, pend, target;
+        int64_t amount, pbegin, pend, target, tend;
         char number[CODEC_INVOICE_NUMBER_MAX + 1], errstr[256];
         inv_charge_t c;
 
@@ -393,13 +404,15 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
                 snprintf(why, size, "quantity x unit_price overflows");
                 return BILL_REJECT;
         }
-        inv_period_of(u->timestamp_begin, &pbegin, &pend, NULL);
+        month_of(s, u->timestamp_begin, &pbegin, &pend);
         target = pbegin;
-        if (period_closed(s, &group, pbegin, now)) {
+        tend = pend;
+        if (period_closed(s, &group, pbegin, pend, now)) {
                 /* Late: on the next period still open, as an extra_charge naming this one. */
-                do
-                        target = inv_period_next(target);
-                while (period_closed(s, &group, target, now));
+                do {
+                        target = tend;
+                        tend = inv_period_next(target);
+                } while (period_closed(s, &group, target, tend, now));
         }
         inv_invoice_number(&group, target, number);
         memset(&c, 0, sizeof(c));
@@ -409,7 +422,7 @@ static bill_t bill(inv_svc_t *s, const codec_usage_t *u, int64_t now, char *why,
         c.ic_group_name = g->name;
         c.ic_currency = g->billing_currency;
         c.ic_period_begin = target;
-        c.ic_period_end = inv_period_next(target);
+        c.ic_period_end = tend;
         c.ic_project = &u->project_id;
         c.ic_project_name = proj->ip_name;
         c.ic_late_period = target == pbegin ? -1 : pbegin;
