@@ -9,12 +9,24 @@
 #include "bg_money.h"
 #include "inv_time.h"
 
+/* A hash of @len bytes on top of @h, 8 bytes a step (xor, multiply, fold: the fold
+ * brings every byte into the low bits, which pick the bucket). The hashes only place
+ * headers and lines in this batch's buckets and are never stored. Byte by byte (FNV-1a)
+ * it was most of inv_batch_add's time: ~60 bytes and as many multiplies a record. */
 static uint64_t fnv(uint64_t h, const void *data, size_t len) {
         const uint8_t *p = data;
+        uint64_t w;
 
-        for (size_t i = 0; i < len; i++) {
-                h ^= p[i];
-                h *= UINT64_C(0x100000001b3);
+        for (; len >= 8; p += 8, len -= 8) {
+                memcpy(&w, p, 8);
+                h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+                h ^= h >> 29;
+        }
+        if (len > 0) {
+                w = 0;
+                memcpy(&w, p, len);
+                h = ((h ^ w) + len) * UINT64_C(0x9e3779b97f4a7c15);
+                h ^= h >> 29;
         }
         return h;
 }

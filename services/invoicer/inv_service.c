@@ -290,7 +290,11 @@ static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t 
 /* ------------------------------------------------------------------ billing */
 
 static bool is_finalized(inv_svc_t *s, const bg_uuid_t *group, int64_t period_begin) {
-        const int64_t *last = bg_uuidmap_get(s->s_finalized, group);
+        const int64_t *last;
+
+        if (bg_uuidmap_count(s->s_finalized) == 0)     /* no lookup per record while none */
+                return false;
+        last = bg_uuidmap_get(s->s_finalized, group);
         return last != NULL && period_begin <= *last;
 }
 
@@ -463,7 +467,8 @@ static bool batch_seen_add(inv_svc_t *s, const codec_usage_t *u) {
 
 static bool is_duplicate(inv_svc_t *s, const bg_uuid_t *id) {
         return inv_dedup_contains(s->s_dedup, id) ||
-               bg_uuidmap_get(s->s_held_ids, id) != NULL;
+               (bg_uuidmap_count(s->s_held_ids) > 0 &&
+                bg_uuidmap_get(s->s_held_ids, id) != NULL);
 }
 
 static int hold(inv_svc_t *s, const codec_usage_t *u, const rd_kafka_message_t *m, int64_t now) {
