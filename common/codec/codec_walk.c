@@ -427,10 +427,21 @@ bool codec_utf8_valid(const uint8_t *s, size_t n) {
         size_t i = 0;
 
         while (i < n) {
-                uint8_t c = s[i];
+                uint8_t c;
                 uint32_t cp;
                 size_t k;
+                uint64_t w;
 
+                /* Eight ASCII bytes at a time: ids, names and most tags are ASCII, and
+                 * every string of every record passes here. */
+                if (n - i >= 8) {
+                        memcpy(&w, s + i, 8);
+                        if ((w & UINT64_C(0x8080808080808080)) == 0) {
+                                i += 8;
+                                continue;
+                        }
+                }
+                c = s[i];
                 if (c < 0x80) {
                         i++;
                         continue;

@@ -596,6 +596,39 @@ static void damaged_messages_decode_alike(void **state) {
         assert_true(n_malformed > 0);
 }
 
+/* codec_utf8_valid reads ASCII 8 bytes at a time: ASCII between two strings changes
+ * nothing, so a + ascii + b (at least one ASCII byte) is valid exactly when a and b are
+ * (each under 8 bytes: read byte by byte). Bytes are drawn from ASCII, continuation and lead bytes to reach
+ * sequences cut, overlong, surrogate and straddling the 8-byte steps. */
+static void utf8_ascii_words_change_nothing(void **state) {
+        static const uint8_t pool[] = {'a', 'Z', '0', 0x7f, 0x80, 0xbf, 0xa0, 0x9f, 0xc0,
+                                       0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
+        uint8_t a[8], b[8], x[40], all[56];
+        unsigned n_valid = 0;
+
+        (void)state;
+        for (int iter = 0; iter < 200000; iter++) {
+                size_t na = rnd(8), nb = rnd(8), nx = 1 + rnd(24), n = 0;
+
+                for (size_t i = 0; i < na; i++)
+                        a[i] = pool[rnd(sizeof(pool))];
+                for (size_t i = 0; i < nb; i++)
+                        b[i] = pool[rnd(sizeof(pool))];
+                for (size_t i = 0; i < nx; i++)
+                        x[i] = (uint8_t)(1 + rnd(0x7f));
+                memcpy(all + n, a, na);
+                n += na;
+                memcpy(all + n, x, nx);
+                n += nx;
+                memcpy(all + n, b, nb);
+                n += nb;
+                bool want = codec_utf8_valid(a, na) && codec_utf8_valid(b, nb);
+                assert_int_equal(codec_utf8_valid(all, n), want);
+                n_valid += want;
+        }
+        assert_true(n_valid > 1000);
+}
+
 /* Cases the generators reach only by luck, each checked on its own. */
 static void avro_c_quirks_are_kept(void **state) {
         (void)state;
@@ -640,6 +673,7 @@ int main(void) {
                 cmocka_unit_test(random_bodies_decode_alike),
                 cmocka_unit_test(damaged_messages_decode_alike),
                 cmocka_unit_test(avro_c_quirks_are_kept),
+                cmocka_unit_test(utf8_ascii_words_change_nothing),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
