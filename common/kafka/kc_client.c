@@ -1,5 +1,6 @@
 #include "kc_client.h"
 
+#include "bg_log.h"
 #include "kc_conf.h"
 
 rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
@@ -31,4 +32,12 @@ rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
 out_destroy_conf:
         rd_kafka_conf_destroy(conf);
         return NULL;
+}
+
+void kc_dr_commit_wakeup(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        (void)rk;
+        (void)opaque;
+        if (m->err)
+                bg_log_debug("delivery to \"%s\" [%d] failed: %s", rd_kafka_topic_name(m->rkt),
+                             (int)m->partition, rd_kafka_err2str(m->err));
 }

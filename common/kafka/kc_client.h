@@ -29,4 +29,13 @@ typedef struct kc_client_opts_s {
 rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
                           const kc_client_opts_t *opts, char *errstr, size_t errstr_size);
 
+/*
+ * A delivery-report callback for a transactional producer whose outcome reaches the
+ * caller through commit_transaction: it only logs a failed delivery (debug). Having one
+ * at all matters: commit_transaction flushes by polling for delivery reports, and with
+ * no callback (librdkafka 2.0) there are none to wake the poll, which then sleeps its
+ * full 10 ms after the last acknowledgement before EndTxn is sent.
+ */
+void kc_dr_commit_wakeup(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
 #endif /* KC_CLIENT_H */

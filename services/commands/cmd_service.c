@@ -1096,18 +1096,6 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         return s->cs_admin ? 0 : -1;
 }
 
-/* Delivery reports of the transactional producer. Their outcome reaches us through
- * commit_transaction, but having them at all matters: commit_transaction flushes by
- * polling for them, and with none to wake it each poll sleeps its full 10 ms, which the
- * commit then waited after the last record was acknowledged. */
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-        (void)rk;
-        (void)opaque;
-        if (m->err)
-                bg_log_debug("delivery to \"%s\" [%d] failed: %s", rd_kafka_topic_name(m->rkt),
-                             (int)m->partition, rd_kafka_err2str(m->err));
-}
-
 static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const cmd_conf_t *c = s->cs_conf;
         char txn_id[200];
@@ -1136,7 +1124,7 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const char *consumer_tuning[] = {"session.timeout.ms", "10000",
                                          "max.poll.interval.ms", "300000", NULL};
         kc_client_opts_t producer_opts = {.kco_defaults = producer_tuning,
-                                          .kco_dr_msg_cb = on_delivery};
+                                          .kco_dr_msg_cb = kc_dr_commit_wakeup};
         kc_client_opts_t consumer_opts = {.kco_defaults = consumer_tuning};
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;

@@ -954,8 +954,6 @@ static batch_t commit_batch(inv_svc_t *s) {
         return BATCH_OK;
 }
 
-/* Gathers a batch of usage messages, brings billing.events up to date, bills the batch
- * (and retries held records), and commits it with the offsets. */
 /*
  * Billing record i waits for memory three times unless told in advance: for its message
  * (librdkafka's), its bytes, and its usage id's slot of the de-duplication set (a miss
@@ -981,6 +979,8 @@ static void prefetch_ahead(inv_svc_t *s, size_t i, size_t n) {
                 inv_dedup_prefetch(s->s_dedup, &id);
 }
 
+/* Gathers a batch of usage messages, brings billing.events up to date, bills the batch
+ * (and retries held records), and commits it with the offsets. */
 static batch_t run_batch(inv_svc_t *s, volatile sig_atomic_t *stop) {
         int64_t deadline = 0, now, t_start = bg_time_mono_ms(), t_gather, t_events = 0, t_bill;
         size_t n = 0;
@@ -1345,6 +1345,7 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         const inv_conf_t *c = s->s_conf;
         char reader_group[200], txn_id[200], prefetch_kb[24];
         kc_client_opts_t dlq_opts = {.kco_opaque = s, .kco_dr_msg_cb = on_dlq_delivery};
+        kc_client_opts_t txn_opts = {.kco_dr_msg_cb = kc_dr_commit_wakeup};
         const char *events_props[] = {"group.id", reader_group, "isolation.level", "read_committed",
                                       "enable.partition.eof", "true",
                                       "enable.auto.commit", "false",
@@ -1383,7 +1384,7 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
                                      errstr_size)) == NULL ||
             (s->s_dlq = kc_client_new(RD_KAFKA_PRODUCER, dlq_props, &dlq_opts, errstr,
                                       errstr_size)) == NULL ||
-            (s->s_txn = kc_client_new(RD_KAFKA_PRODUCER, txn_props, NULL, errstr,
+            (s->s_txn = kc_client_new(RD_KAFKA_PRODUCER, txn_props, &txn_opts, errstr,
                                    errstr_size)) == NULL ||
             (s->s_marker = kc_client_new(RD_KAFKA_CONSUMER, marker_props, NULL, errstr,
                                       errstr_size)) == NULL)
