@@ -73,10 +73,9 @@ pgx_err_t pgx_classify(PGconn *conn, const PGresult *res) {
         return PGX_ERR_SQL;
 }
 
-static pgx_err_t fail_res(PGconn *conn, PGresult *res, const char *what, char *errstr,
-                          size_t errstr_size) {
+pgx_err_t pgx_result_error(PGconn *conn, const PGresult *res, const char *what, char *errstr,
+                           size_t errstr_size) {
         char msg[1024];
-        pgx_err_t err = pgx_classify(conn, res);
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
         error_text(conn, res, msg, sizeof(msg));
@@ -84,6 +83,13 @@ static pgx_err_t fail_res(PGconn *conn, PGresult *res, const char *what, char *e
                 snprintf(errstr, errstr_size, "%s: %s (SQLSTATE %s)", what, msg, state);
         else
                 snprintf(errstr, errstr_size, "%s: %s", what, msg);
+        return pgx_classify(conn, res);
+}
+
+static pgx_err_t fail_res(PGconn *conn, PGresult *res, const char *what, char *errstr,
+                          size_t errstr_size) {
+        pgx_err_t err = pgx_result_error(conn, res, what, errstr, errstr_size);
+
         PQclear(res);
         return err;
 }

@@ -57,6 +57,11 @@ PGconn *pgx_connect(const char *conninfo, int max_wait_ms, volatile sig_atomic_t
 /* Classifies a failed @res (NULL: a result that never came) of @conn. */
 pgx_err_t pgx_classify(PGconn *conn, const PGresult *res);
 
+/* Describes a failed @res of @conn in @errstr as "@what: message (SQLSTATE x)" and
+ * classifies it (never PGX_OK); @res stays the caller's to PQclear. */
+pgx_err_t pgx_result_error(PGconn *conn, const PGresult *res, const char *what, char *errstr,
+                           size_t errstr_size);
+
 /*
  * Statements
  */

@@ -216,9 +216,8 @@ pgx_err_t inv_store_load_dedup(inv_store_t *st, int64_t cutoff_ms, inv_dedup_t *
         if (!PQsendQueryParams(st->st_conn, "SELECT ids FROM usage_seen_blocks "
                                "WHERE max_ts >= $1", 1, NULL, params, NULL, NULL, 1) ||
             !PQsetSingleRowMode(st->st_conn)) {
-                err = pgx_classify(st->st_conn, NULL);
-                snprintf(errstr, errstr_size, "cannot load usage ids: %s",
-                         PQerrorMessage(st->st_conn));
+                err = pgx_result_error(st->st_conn, NULL, "cannot load usage ids", errstr,
+                                       errstr_size);
                 while ((res = PQgetResult(st->st_conn)) != NULL)
                         PQclear(res);
                 return err == PGX_OK ? PGX_ERR_CONN : err;
@@ -232,11 +231,8 @@ pgx_err_t inv_store_load_dedup(inv_store_t *st, int64_t cutoff_ms, inv_dedup_t *
                                          errstr, errstr_size);
                 else if (err == PGX_OK && status != PGRES_TUPLES_OK &&
                          status != PGRES_SINGLE_TUPLE) {
-                        err = pgx_classify(st->st_conn, res);
-                        snprintf(errstr, errstr_size, "cannot load usage ids: %s",
-                                 PQresultErrorMessage(res));
-                        if (err == PGX_OK)
-                                err = PGX_ERR_SQL;
+                        err = pgx_result_error(st->st_conn, res, "cannot load usage ids",
+                                               errstr, errstr_size);
                 }
                 PQclear(res);
         }
@@ -651,11 +647,8 @@ static pgx_err_t write_seen(inv_store_t *st, const inv_commit_t *cm, char *errst
         res = PQexecParams(st->st_conn, "INSERT INTO usage_seen_blocks (min_ts, max_ts, n, ids) "
                            "VALUES ($1, $2, $3, $4)", 4, NULL, values, lengths, formats, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                err = pgx_classify(st->st_conn, res);
-                snprintf(errstr, errstr_size, "cannot store usage ids: %s",
-                         PQresultErrorMessage(res));
-                if (err == PGX_OK)
-                        err = PGX_ERR_SQL;
+                err = pgx_result_error(st->st_conn, res, "cannot store usage ids", errstr,
+                                       errstr_size);
         }
         PQclear(res);
         return err;
