@@ -464,23 +464,23 @@ codec_err_t codec_decode_usage(codec_t *c, const void *buf, size_t len, codec_us
 }
 
 bool codec_peek_usage_id(const codec_t *c, const void *buf, size_t len, bg_uuid_t *out) {
-        const uint8_t *p = buf, *text;
+        const uint8_t *text;
         const codec_schema_t *s;
         const ufield_t *f;
+        int32_t id;
         ucur_t r;
         size_t n;
 
-        if (c == NULL || p == NULL || len < CODEC_HEADER_SIZE || p[0] != CODEC_MAGIC)
+        if (buf == NULL || codec_peek_schema_id(c, buf, len, &id, NULL, 0) != CODEC_OK)
                 return false;
-        s = codec_schema_cached(c, (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) |
-                                             ((uint32_t)p[3] << 8) | (uint32_t)p[4]));
+        s = codec_schema_cached(c, id);
         if (s == NULL || s->kind != CODEC_KIND_USAGE || s->usage == NULL)
                 return false;
         /* Only the first field starts at a known place without the walk. */
         f = &s->usage->f[UF_USAGE_ID];
         if (f->index != 0 || f->type != AVRO_STRING)
                 return false;
-        r.p = p + CODEC_HEADER_SIZE;
+        r.p = (const uint8_t *)buf + CODEC_HEADER_SIZE;
         r.pos = 0;
         r.end = len - CODEC_HEADER_SIZE;
         return rd_blob(&r, &text, &n) && bg_uuid_parse((const char *)text, n, out);

@@ -716,7 +716,7 @@ static out_status_t decide_one(cmd_svc_t *s, const rd_kafka_message_t *m) {
  * records produced by start_transaction). */
 static out_status_t commit_inflight(cmd_svc_t *s) {
         double t = bg_time_mono_s();
-        out_status_t os = OUT_OK;
+        out_status_t os;
 
         if (s->cs_conf->cc_fault_kill_before_commit > 0 &&
             ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
