@@ -188,15 +188,21 @@ static void describe(inv_line_t *l, const codec_usage_t *u) {
         char month[16];
         const char *type = codec_line_type_name(u->line_type);
 
+        int n;
+
+        /* A long description is expected to be cut: here to the buffer, then back to
+         * whole UTF-8 characters within CODEC_DESCRIPTION_MAX. */
         if (l->il_late_period >= 0) {
                 inv_time_month(l->il_late_period, month, sizeof(month));
-                snprintf(l->il_description, sizeof(l->il_description),
-                         "Late usage for %s (%s): %s %s %s", month, type, u->service_type,
-                         u->service_plan, u->service_name);
+                n = snprintf(l->il_description, sizeof(l->il_description),
+                             "Late usage for %s (%s): %s %s %s", month, type, u->service_type,
+                             u->service_plan, u->service_name);
         } else {
-                snprintf(l->il_description, sizeof(l->il_description), "%s %s %s",
-                         u->service_type, u->service_plan, u->service_name);
+                n = snprintf(l->il_description, sizeof(l->il_description), "%s %s %s",
+                             u->service_type, u->service_plan, u->service_name);
         }
+        if (n < 0)
+                l->il_description[0] = '\0';
         inv_utf8_cut(l->il_description, CODEC_DESCRIPTION_MAX);
 }
 

@@ -30,7 +30,7 @@
 /* ------------------------------------------------------------------ configuration */
 
 int pj_conf_load(pj_conf_t *c, char *errstr, size_t errstr_size) {
-        char def_rebuild[64];
+        char def_rebuild[sizeof(((pj_conf_t *)0)->pc_schema) + sizeof("_rebuild")];
         int64_t n;
 
         memset(c, 0, sizeof(*c));

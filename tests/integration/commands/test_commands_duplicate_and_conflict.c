@@ -31,7 +31,7 @@ static size_t account_events(cmdh_t *h, const bg_uuid_t *account) {
 }
 
 static bg_command_result_t roundtrip(cmdh_t *h, const bg_command_t *cmd) {
-        bg_command_result_t res;
+        bg_command_result_t res = {0};
 
         /* A re-sent command_id has an earlier result too: wait for a new one. Counted
          * before the publish: a quick service answers before a count taken after it. */
