@@ -100,24 +100,6 @@ int api_reply_error(api_req_t *req, unsigned status, const char *code, const cha
         return queue(req, status, "application/json", text, strlen(text));
 }
 
-unsigned api_reject_status(bg_reject_code_t code) {
-        switch (code) {
-        case BG_REJECT_INVALID_ARGUMENT:
-                return MHD_HTTP_BAD_REQUEST;
-        case BG_REJECT_FORBIDDEN:
-                return MHD_HTTP_FORBIDDEN;
-        case BG_REJECT_NOT_FOUND:
-                return MHD_HTTP_NOT_FOUND;
-        case BG_REJECT_ALREADY_EXISTS:
-        case BG_REJECT_FAILED_PRECONDITION:
-                return MHD_HTTP_CONFLICT;
-        case BG_REJECT_CONFLICT:
-                return MHD_HTTP_PRECONDITION_FAILED;
-        default:
-                return MHD_HTTP_INTERNAL_SERVER_ERROR;
-        }
-}
-
 /* ------------------------------------------------------------------ request helpers */
 
 const char *api_query_arg(api_req_t *req, const char *name) {

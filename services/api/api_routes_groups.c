@@ -115,6 +115,8 @@ bool api_group_scope(api_req_t *req, bg_uuid_t *id_out, bg_uuid_t *account_out) 
         if (!api_arg_uuid(req, 0, "billing_group_id", id_out))
                 return false;
         bg_uuid_format(id_out, gid);
+        /* Deleted groups too: their invoices, events and credits stay readable, and writes
+         * get the domain's not_found (docs/api.md, "Deleted billing groups"). */
         res = api_query(req, "SELECT account_id FROM billing_groups WHERE billing_group_id = $1",
                         1, params);
         if (res == NULL)

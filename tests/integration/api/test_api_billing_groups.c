@@ -134,12 +134,50 @@ static void test_update_copy_delete(void **state) {
                 apit_resp_free(&r);
         }
 
+        /* The copy had an invoice (rows as the invoicer writes them). */
+        apit_sql(t, "INSERT INTO %s.invoices (invoice_number, billing_group_id, account_id, "
+                 "billing_group_name, currency, period_begin, period_end, state) VALUES "
+                 "('INV-DEL-0001', '%s', '%s', 'Copy', 'EUR', '2026-10-01Z', '2026-11-01Z', "
+                 "'due')", t->at_inv_schema, copy, account);
+        apit_sql(t, "INSERT INTO %s.invoice_lines (invoice_number, line_key, line_type, "
+                 "description, amount) VALUES ('INV-DEL-0001', 'x', 'service_charge', 'x', 1)",
+                 t->at_inv_schema);
+
         /* Delete: answered once applied; then 404 and gone from the list. */
         apit_reqf(t, "DELETE", token, NULL, &r, "/v1/billing-group/%s", copy);
         apit_expect(&r, 200, NULL);
         apit_resp_free(&r);
         apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s", copy);
         apit_expect(&r, 404, "not_found");
+        apit_resp_free(&r);
+        /* ... but its history stays readable (docs/api.md, "Deleted billing groups"): its
+         * invoices and their lines, its events (the deletion last), its credits; its
+         * projects are a live view, empty since a group is deleted only without any. */
+        apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s/invoice", copy);
+        apit_expect(&r, 200, NULL);
+        assert_string_equal(apit_str(&r, "invoices.0.invoice_number"), "INV-DEL-0001");
+        apit_resp_free(&r);
+        apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s/invoice/INV-DEL-0001/lines",
+                  copy);
+        apit_expect(&r, 200, NULL);
+        assert_int_equal(json_array_size(json_object_get(r.ar_json, "lines")), 1);
+        apit_resp_free(&r);
+        apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s/events", copy);
+        apit_expect(&r, 200, NULL);
+        assert_string_equal(apit_str(&r, "events.0.event_type"), "BillingGroupDeleted");
+        apit_resp_free(&r);
+        apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s/credits", copy);
+        apit_expect(&r, 200, NULL);
+        assert_non_null(json_object_get(r.ar_json, "credits"));
+        apit_resp_free(&r);
+        apit_reqf(t, "GET", token, NULL, &r, "/v1/billing-group/%s/projects", copy);
+        apit_expect(&r, 200, NULL);
+        assert_int_equal(json_array_size(json_object_get(r.ar_json, "projects")), 0);
+        apit_resp_free(&r);
+        /* Writes to it are the domain's not_found. */
+        apit_reqf(t, "PUT", token, "{\"vat_id\": \"FI5\"}", &r, "/v1/billing-group/%s", copy);
+        apit_expect(&r, 404, "not_found");
+        assert_non_null(strstr(apit_str(&r, "error.message"), "(deleted)"));
         apit_resp_free(&r);
         apit_req(t, "GET", "/v1/billing-group", token, NULL, NULL, &r);
         assert_int_equal(json_array_size(json_object_get(r.ar_json, "billing_groups")), 2);

@@ -3,6 +3,9 @@
  * stable code and the message in the JSON error body:
  *   invalid_argument 400, forbidden 403, not_found 404, already_exists 409,
  *   failed_precondition 409, conflict 412 (If-Match with a stale account version).
+ * forbidden is exercised twice: from the API's own role pre-check, and from the domain's
+ * decide when the pre-check (which reads roles from the read models) lets a write through
+ * that the domain's state refuses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +28,24 @@ static void grant(apit_t *t, const char *account, const char *user, bg_role_t ro
         snprintf(cmd->payload.grant_role.user, sizeof(cmd->payload.grant_role.user), "%s", user);
         cmd->payload.grant_role.role = role;
         apit_publish_accepted(t, cmd);
+        free(cmd);
+}
+
+/* As grant, without waiting for the projector (stopped): the domain has decided. */
+static void grant_unprojected(apit_t *t, const char *account, const char *user,
+                              bg_role_t role) {
+        bg_command_t *cmd = calloc(1, sizeof(*cmd));
+        bg_command_result_t res;
+        bg_uuid_t acc;
+
+        assert_non_null(cmd);
+        assert_true(bg_uuid_parse(account, 36, &acc));
+        cmdh_command_init(cmd, BG_CMD_GRANT_ROLE, &acc, "service:billing");
+        snprintf(cmd->payload.grant_role.user, sizeof(cmd->payload.grant_role.user), "%s", user);
+        cmd->payload.grant_role.role = role;
+        cmdh_publish(t->at_cmd, cmd);
+        assert_true(cmdh_wait_result(t->at_cmd, &cmd->command_id, 30000, &res));
+        assert_int_equal(res.outcome, BG_OUTCOME_ACCEPTED);
         free(cmd);
 }
 
@@ -126,6 +147,24 @@ static void test_rejection_mapping(void **state) {
         /* ... and once promoted by an admin, the same token writes. */
         grant(t, account, "reader@acme.example", BG_ROLE_BILLING_ADMIN);
         apit_group(t, viewer, "Promoted", "EUR", other);
+
+        /* forbidden from the domain's decide: demoted to viewer while the projector is
+         * stopped, the member is still a billing_admin in the read models, so the API's
+         * pre-check passes the write on; the domain knows better. 403 with the domain's
+         * message (not the pre-check's "role ... does not allow this (needs ...)"). */
+        apit_stop_projector(t);
+        grant_unprojected(t, account, "reader@acme.example", BG_ROLE_VIEWER);
+        apit_req(t, "POST", "/v1/billing-group", viewer, "{\"billing_group_name\": \"Late\"}",
+                 NULL, &r);
+        apit_expect(&r, 403, "forbidden");
+        assert_non_null(strstr(apit_str(&r, "error.message"), "user \"reader@acme.example\" "
+                               "may not CreateBillingGroup"));
+        assert_non_null(strstr(apit_str(&r, "error.message"), "role viewer does not allow it"));
+        apit_resp_free(&r);
+        apit_reqf(t, "PUT", viewer, "{\"vat_id\": \"FI9\"}", &r, "/v1/billing-group/%s", g);
+        apit_expect(&r, 403, "forbidden");
+        assert_non_null(strstr(apit_str(&r, "error.message"), "role viewer does not allow it"));
+        apit_resp_free(&r);
         apit_destroy(t);
 }
 

@@ -60,6 +60,20 @@ static void test_scoping(void **state) {
         apit_reqf(t, "GET", ta, NULL, &r, "/v1/billing-group?account_id=%s", b);
         apit_expect(&r, 404, "not_found");
         apit_resp_free(&r);
+        /* B's groups by account path, with A's admin and viewer tokens: 404, nothing of B. */
+        {
+                const char *tokens[] = {ta, va};
+
+                for (size_t i = 0; i < 2; i++) {
+                        apit_reqf(t, "GET", tokens[i], NULL, &r, "/v1/account/%s/billing-group",
+                                  b);
+                        apit_expect(&r, 404, "not_found");
+                        assert_null(json_object_get(r.ar_json, "billing_groups"));
+                        assert_null(strstr(r.ar_body, gb));
+                        assert_null(strstr(r.ar_body, "Beta"));
+                        apit_resp_free(&r);
+                }
+        }
         apit_reqf(t, "GET", ta, NULL, &r, "/v1/project/beta-web");
         apit_expect(&r, 404, "not_found");
         apit_resp_free(&r);
