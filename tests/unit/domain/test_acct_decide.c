@@ -152,6 +152,28 @@ static void command_on_missing_account_not_found(void **state) {
         fx_free(fx);
 }
 
+/* A nil account_id is refused before the account is looked up. Only an empty state can
+ * see it: the state of an account answers another account's command with ACCT_ERR_ARG. */
+static void nil_account_id_rejected(void **state) {
+        fx_t *fx = fx_new();
+        bg_command_t *c = fx_cmd(fx, BG_CMD_CREATE_ACCOUNT, ACT_OWNER);
+
+        FX_SET(c->payload.create_account.name, "Acme");
+        FX_SET(c->payload.create_account.owner, OWNER);
+        c->account_id = (bg_uuid_t){ { 0 } };
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid account_id: must not be nil");
+        assert_false(acct_exists(fx->st));
+        assert_int_equal(acct_command_count(fx->st), 0);
+
+        /* Not not_found: the id is checked first. */
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_OWNER);
+        c->payload.set_primary_billing_group.billing_group_id = gid(G1);
+        c->account_id = (bg_uuid_t){ { 0 } };
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid account_id: must not be nil");
+        assert_false(acct_exists(fx->st));
+        fx_free(fx);
+}
+
 static void envelope_rejections(void **state) {
         static const char *const bad_actors[] = {
                 "", "owner@example.com", "user:", "user:nope", "service:", "service:UPPER",
@@ -1030,6 +1052,53 @@ static void set_primary_billing_group(void **state) {
         fx_free(fx);
 }
 
+/* A nil billing_group_id is invalid_argument in every command that takes one; each
+ * command here is otherwise valid and is accepted once the id is G2. */
+static void nil_billing_group_id_rejected_in_each_command(void **state) {
+        fx_t *fx = standard();
+        const bg_uuid_t nil = { { 0 } };
+        bg_uuid_t g1 = gid(G1), g2 = gid(G2), p1 = pid(1), p9 = pid(9), primary;
+        bg_command_t *c;
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = nil;
+        c->payload.update_billing_group.has_name = true;
+        FX_SET(c->payload.update_billing_group.name, "Renamed");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_string_equal(acct_find_group(fx->st, &g2)->name, "Development");
+        c->payload.update_billing_group.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_OWNER);
+        c->payload.set_primary_billing_group.billing_group_id = nil;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_true(acct_primary_group(fx->st, &primary));
+        assert_true(bg_uuid_equal(&primary, &g1));
+        c->payload.set_primary_billing_group.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_ASSIGN_PROJECTS, ACT_OWNER);
+        c->payload.assign_projects.billing_group_id = nil;
+        c->payload.assign_projects.n_projects = 1;
+        FX_SET(c->payload.assign_projects.project_names[0], "p1");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_true(bg_uuid_equal(&acct_find_project(fx->st, &p1)->billing_group_id, &g1));
+        c->payload.assign_projects.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        /* CreateProject: only when a group is given (none means the primary group). */
+        c = fx_cmd(fx, BG_CMD_CREATE_PROJECT, ACT_OWNER);
+        c->payload.create_project.project_id = p9;
+        FX_SET(c->payload.create_project.name, "p9");
+        c->payload.create_project.has_billing_group_id = true;
+        c->payload.create_project.billing_group_id = nil;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_null(acct_find_project(fx->st, &p9));
+        c->payload.create_project.billing_group_id = g2;
+        fx_accept(fx, 1);
+        fx_free(fx);
+}
+
 /* ---- projects ---- */
 
 static void create_project(void **state) {
@@ -1343,6 +1412,52 @@ static void issue_credit(void **state) {
         fx_free(fx);
 }
 
+/* 9999-12-31T23:59:59.999Z, the latest credit time IssueCredit accepts. */
+#define TIME_MAX_MS INT64_C(253402300799999)
+
+static void issue_credit_times_after_year_9999_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_cmd_issue_credit_t *p;
+
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        FX_SET(p->code, "FAR");
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = TIME_MAX_MS + 1;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid start_time: after 9999-12-31T23:59:59.999Z");
+        p->start_time = INT64_MAX;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid start_time: after 9999");
+
+        p->start_time = NOW_MS;
+        p->has_expire_time = true;
+        p->expire_time = TIME_MAX_MS + 1;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid expire_time: after 9999-12-31T23:59:59.999Z");
+        p->expire_time = INT64_MAX;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid expire_time: after 9999");
+        assert_null(acct_find_credit(fx->st, "FAR"));
+        assert_int_equal(acct_credit_count(fx->st), 0);
+
+        /* The last millisecond of 9999 is fine, for either time. */
+        p->expire_time = TIME_MAX_MS;
+        fx_accept(fx, 1);
+        assert_int_equal(acct_find_credit(fx->st, "FAR")->expire_time, TIME_MAX_MS);
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        FX_SET(p->code, "LATE");
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = TIME_MAX_MS;
+        fx_accept(fx, 1);
+        assert_int_equal(acct_find_credit(fx->st, "LATE")->start_time, TIME_MAX_MS);
+        fx_free(fx);
+}
+
 static void claim_credit(void **state) {
         fx_t *fx = standard();
         const acct_credit_t *cr;
@@ -1442,6 +1557,29 @@ static void claim_credit_rejections(void **state) {
         fx_free(fx);
 }
 
+static void claim_credit_invalid_code_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        char *code;
+
+        fx_issue_credit(fx, "WELCOME", 5000000, BG_CURRENCY_EUR);
+        c = fx_cmd(fx, BG_CMD_CLAIM_CREDIT, ACT_OWNER);
+        c->payload.claim_credit.billing_group_id = gid(G1);
+        code = c->payload.claim_credit.code;
+        FX_SET(c->payload.claim_credit.code, "WEL COME");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid code: may contain only A-Z, a-z, 0-9, '.', '_', '-'");
+        FX_SET(c->payload.claim_credit.code, "WELCOME!");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: may contain only");
+        code[0] = '\0';
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: must be 1 to 64 characters");
+        assert_false(acct_find_credit(fx->st, "WELCOME")->claimed);
+        FX_SET(c->payload.claim_credit.code, "WELCOME");
+        fx_accept(fx, 1);
+        assert_true(acct_find_credit(fx->st, "WELCOME")->claimed);
+        fx_free(fx);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(create_account_accepted),
@@ -1449,6 +1587,7 @@ int main(void) {
                 cmocka_unit_test(create_account_rejections),
                 cmocka_unit_test(name_limits_count_characters),
                 cmocka_unit_test(command_on_missing_account_not_found),
+                cmocka_unit_test(nil_account_id_rejected),
                 cmocka_unit_test(envelope_rejections),
                 cmocka_unit_test(caller_errors),
                 cmocka_unit_test(expected_version),
@@ -1467,6 +1606,7 @@ int main(void) {
                 cmocka_unit_test(update_billing_group_rejections),
                 cmocka_unit_test(delete_billing_group),
                 cmocka_unit_test(set_primary_billing_group),
+                cmocka_unit_test(nil_billing_group_id_rejected_in_each_command),
                 cmocka_unit_test(create_project),
                 cmocka_unit_test(project_name_validation),
                 cmocka_unit_test(assign_projects),
@@ -1474,8 +1614,10 @@ int main(void) {
                 cmocka_unit_test(assign_many_projects),
                 cmocka_unit_test(delete_project),
                 cmocka_unit_test(issue_credit),
+                cmocka_unit_test(issue_credit_times_after_year_9999_rejected),
                 cmocka_unit_test(claim_credit),
                 cmocka_unit_test(claim_credit_rejections),
+                cmocka_unit_test(claim_credit_invalid_code_rejected),
         };
         return cmocka_run_group_tests_name("acct_decide", tests, NULL, NULL);
 }
