@@ -143,6 +143,52 @@ static void name_limits_count_characters(void **state) {
         fx_free(fx);
 }
 
+/* Four-byte UTF-8 (U+10000..U+10FFFF) counts as one character each. Above U+10FFFF,
+ * overlong forms, surrogates, cut-short sequences and bytes that cannot start a character
+ * are not UTF-8 (docs/domain.md, "Strings and limits"). */
+static void name_four_byte_utf8_accepted_up_to_u10ffff(void **state) {
+        static const char *const not_utf8[] = {
+                "\xf4\x90\x80\x80",             /* U+110000: above U+10FFFF */
+                "\xf7\xbf\xbf\xbf",             /* U+1FFFFF: the most four bytes can hold */
+                "\xf0\x8f\xbf\xbf",             /* U+FFFF, overlong in four bytes */
+                "\xf0\x80\x80\xaf",             /* '/', overlong in four bytes */
+                "\xe0\x80\xaf",                 /* '/', overlong in three bytes */
+                "\xed\xbf\xbf",                 /* U+DFFF, the last surrogate */
+                "\xf0\x9f\x98",                 /* U+1F600 cut short by the NUL */
+                "\xf0\x9f\x98(",                /* ... by an ASCII byte */
+                "\x80",                         /* a continuation byte alone */
+                "\xf8\x88\x80\x80\x80",         /* a five-byte form */
+                "\xf9\x80\x80\x80",             /* 0xf9 starts no character */
+                "\xff",
+        };
+        fx_t *fx = fx_new();
+        bg_command_t *c = fx_cmd(fx, BG_CMD_CREATE_ACCOUNT, ACT_OWNER);
+        char *name = c->payload.create_account.name;
+
+        FX_SET(c->payload.create_account.owner, OWNER);
+        for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++) {
+                snprintf(name, BG_NAME_SIZE, "Acme %s", not_utf8[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid name: not valid UTF-8");
+        }
+        assert_false(acct_exists(fx->st));
+
+        /* 128 emoji: 512 bytes and 128 characters, the limit. */
+        for (int i = 0; i < BG_NAME_MAX; i++)
+                memcpy(name + 4 * i, "\xf0\x9f\x98\x80", 4);
+        name[4 * BG_NAME_MAX] = '\0';
+        fx_decide(fx);
+        assert_int_equal(fx->d.result.outcome, BG_OUTCOME_ACCEPTED);
+
+        /* U+1F600, the first and last four-byte code points, and U+E000 (just past the
+         * surrogates). */
+        FX_SET(c->payload.create_account.name,
+               "Smile \xf0\x9f\x98\x80 \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xee\x80\x80");
+        fx_accept(fx, 1);
+        assert_string_equal(acct_name(fx->st),
+                            "Smile \xf0\x9f\x98\x80 \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xee\x80\x80");
+        fx_free(fx);
+}
+
 static void command_on_missing_account_not_found(void **state) {
         fx_t *fx = fx_new();
         bg_command_t *c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_SERVICE);
@@ -1580,12 +1626,58 @@ static void claim_credit_invalid_code_rejected(void **state) {
         fx_free(fx);
 }
 
+/* card_id and credit codes that fill their arrays with no NUL: refused before anything
+ * reads them as strings; one byte shorter they are the longest accepted. */
+static void unterminated_card_id_and_credit_code_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_cmd_issue_credit_t *p;
+        bg_uuid_t g2 = gid(G2);
+        char *code;
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present = BG_PROFILE_F_CARD_ID;
+        v = &c->payload.update_billing_group.profile.v;
+        memset(v->card_id, 'c', BG_CARD_ID_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid profile.card_id: not terminated");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->card_id, "");
+        v->card_id[BG_CARD_ID_MAX] = '\0';
+        fx_accept(fx, 1);
+        assert_int_equal(strlen(prof_of(acct_find_group(fx->st, &g2))->card_id), BG_CARD_ID_MAX);
+
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        memset(p->code, 'K', BG_CREDIT_CODE_SIZE);
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = NOW_MS;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: not terminated");
+        assert_int_equal(acct_credit_count(fx->st), 0);
+        p->code[BG_CREDIT_CODE_MAX] = '\0';
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_CLAIM_CREDIT, ACT_OWNER);
+        c->payload.claim_credit.billing_group_id = gid(G1);
+        code = c->payload.claim_credit.code;
+        memset(code, 'K', BG_CREDIT_CODE_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: not terminated");
+        assert_false(acct_credit_at(fx->st, 0)->claimed);
+        code[BG_CREDIT_CODE_MAX] = '\0';
+        fx_accept(fx, 1);
+        assert_true(acct_credit_at(fx->st, 0)->claimed);
+        fx_free(fx);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(create_account_accepted),
                 cmocka_unit_test(create_account_by_service_for_any_owner),
                 cmocka_unit_test(create_account_rejections),
                 cmocka_unit_test(name_limits_count_characters),
+                cmocka_unit_test(name_four_byte_utf8_accepted_up_to_u10ffff),
                 cmocka_unit_test(command_on_missing_account_not_found),
                 cmocka_unit_test(nil_account_id_rejected),
                 cmocka_unit_test(envelope_rejections),
@@ -1618,6 +1710,7 @@ int main(void) {
                 cmocka_unit_test(claim_credit),
                 cmocka_unit_test(claim_credit_rejections),
                 cmocka_unit_test(claim_credit_invalid_code_rejected),
+                cmocka_unit_test(unterminated_card_id_and_credit_code_rejected),
         };
         return cmocka_run_group_tests_name("acct_decide", tests, NULL, NULL);
 }
