@@ -254,6 +254,37 @@ static void envelope_rejections(void **state) {
         fx_free(fx);
 }
 
+/* Service names: 1..64 of [a-z0-9._-]. A well-formed name that is not listed in the
+ * ctx is forbidden; a malformed one is invalid. NULL entries of the list are skipped. */
+static void service_actor_name_rules(void **state) {
+        static const char *const listed[] = {
+                NULL, "service:billing-2.eu_west", NULL,
+        };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        char actor[BG_ACTOR_SIZE];
+
+        memcpy(actor, "service:", 8);
+        memset(actor + 8, 'a', BG_SERVICE_NAME_MAX + 1);
+        actor[8 + BG_SERVICE_NAME_MAX + 1] = '\0';
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, actor);        /* 65 characters */
+        c->payload.set_primary_billing_group.billing_group_id = gid(G2);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+        c->actor[8 + BG_SERVICE_NAME_MAX] = '\0';                       /* 64: well-formed */
+        fx_reject(fx, BG_REJECT_FORBIDDEN, "is not a trusted service principal");
+        FX_SET(c->actor, "service:a~b");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+        FX_SET(c->actor, "service:a{");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+
+        FX_SET(c->actor, "service:billing-2.eu_west");
+        fx_reject(fx, BG_REJECT_FORBIDDEN, "is not a trusted service principal");
+        fx->ctx.service_principals = listed;
+        fx->ctx.n_service_principals = sizeof(listed) / sizeof(listed[0]);
+        fx_accept(fx, 1);
+        fx_free(fx);
+}
+
 static void caller_errors(void **state) {
         fx_t *fx = standard();
         acct_ctx_t ctx = fx->ctx;
@@ -267,6 +298,16 @@ static void caller_errors(void **state) {
         assert_int_equal(acct_decide(NULL, c, &fx->ctx, &fx->d), ACCT_ERR_ARG);
         assert_int_equal(acct_decide(fx->st, NULL, &fx->ctx, &fx->d), ACCT_ERR_ARG);
         assert_int_equal(acct_decide(fx->st, c, &fx->ctx, NULL), ACCT_ERR_ARG);
+        assert_int_equal(acct_decide(fx->st, c, NULL, &fx->d), ACCT_ERR_ARG);
+        /* A count of service principals without the list. */
+        ctx = fx->ctx;
+        ctx.service_principals = NULL;
+        assert_int_equal(acct_decide(fx->st, c, &ctx, &fx->d), ACCT_ERR_ARG);
+        assert_int_equal(fx->d.n_events, 0);
+        /* No list at all is fine: users only. */
+        ctx.n_service_principals = 0;
+        assert_int_equal(acct_decide(fx->st, c, &ctx, &fx->d), ACCT_OK);
+        assert_int_equal(fx->d.result.outcome, BG_OUTCOME_ACCEPTED);
         /* The state of another account. */
         c->account_id = fx_id(K_ACCOUNT, 2);
         assert_int_equal(acct_decide(fx->st, c, &fx->ctx, &fx->d), ACCT_ERR_ARG);
@@ -902,6 +943,96 @@ static void profile_limits_accepted_at_the_edge(void **state) {
         fx_free(fx);
 }
 
+/* DEL and the C1 controls (U+0080..U+009F) are control characters too; U+00A0 is not.
+ * billing_extra_text alone may hold tab, LF and CR, and no other control character. */
+static void del_and_c1_control_characters_rejected(void **state) {
+        static const char *const controls[] = {
+                "Acme\x7f", "Acme\xc2\x80", "Acme\xc2\x85", "Acme\xc2\x9f", "Acme\tOy",
+        };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_uuid_t g2 = gid(G2);
+
+        for (size_t i = 0; i < sizeof(controls) / sizeof(controls[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.has_name = true;
+                FX_SET(c->payload.update_billing_group.name, controls[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid name: control character U+");
+        }
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+0009");
+        c->payload.update_billing_group.name[4] = '\x7f';
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+007F");
+        FX_SET(c->payload.update_billing_group.name, "Acme\xc2\x9f");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+009F");
+        assert_string_equal(acct_find_group(fx->st, &g2)->name, "Development");
+        FX_SET(c->payload.update_billing_group.name, "Acme\xc2\xa0Oy");
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present = BG_PROFILE_F_BILLING_EXTRA_TEXT;
+        v = &c->payload.update_billing_group.profile.v;
+        FX_SET(v->billing_extra_text, "PO 1\x0b");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid profile.billing_extra_text: control character U+000B");
+        FX_SET(v->billing_extra_text, "PO 1\x7f");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+007F");
+        FX_SET(v->billing_extra_text, "PO 1\xc2\x85");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+0085");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->billing_extra_text, "");
+        FX_SET(v->billing_extra_text, "PO 1\tR&D\r\nline 2");
+        fx_accept(fx, 1);
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->billing_extra_text,
+                            "PO 1\tR&D\r\nline 2");
+        fx_free(fx);
+}
+
+/* card_id: printable ASCII only, so DEL and any non-ASCII byte are refused. country_code:
+ * two upper-case letters and a NUL, or empty. */
+static void card_id_non_ascii_and_malformed_country_code_rejected(void **state) {
+        static const char *const bad_cards[] = { "card\x7f", "c\xc3\xa4rd", "card\x1f" };
+        static const char *const bad_countries[] = { "Fi", "1I", "F1", "F", "fi" };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_uuid_t g2 = gid(G2);
+
+        for (size_t i = 0; i < sizeof(bad_cards) / sizeof(bad_cards[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.profile.present = BG_PROFILE_F_CARD_ID;
+                FX_SET(c->payload.update_billing_group.profile.v.card_id, bad_cards[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                          "invalid profile.card_id: only printable ASCII without spaces");
+        }
+        for (size_t i = 0; i < sizeof(bad_countries) / sizeof(bad_countries[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.profile.present = BG_PROFILE_F_COUNTRY_CODE;
+                FX_SET(c->payload.update_billing_group.profile.v.country_code, bad_countries[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                          "invalid profile.country_code: must be an ISO 3166-1 alpha-2 code");
+        }
+        /* Three letters fill the array with no NUL. */
+        v = &c->payload.update_billing_group.profile.v;
+        memcpy(v->country_code, "FIN", BG_COUNTRY_CODE_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid profile.country_code");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->country_code, "");
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present =
+                BG_PROFILE_F_CARD_ID | BG_PROFILE_F_COUNTRY_CODE;
+        FX_SET(c->payload.update_billing_group.profile.v.card_id, "card_~!#");
+        FX_SET(c->payload.update_billing_group.profile.v.country_code, "FI");
+        fx_accept(fx, 1);
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->card_id, "card_~!#");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->country_code, "FI");
+        fx_free(fx);
+}
+
 static void update_billing_group(void **state) {
         fx_t *fx = standard();
         const acct_group_t *g;
@@ -1218,6 +1349,7 @@ static void create_project(void **state) {
 static void project_name_validation(void **state) {
         static const char *const bad[] = {
                 "", "Web", "1web", "-web", "web-", "web_1", "web.1", "wéb", "web 1",
+                "web~1", "web{",
         };
         static const char *const good[] = {
                 "a", "web-1", "a23456789012345678901234567890123456789012345678901234567890123",
@@ -1433,8 +1565,12 @@ static void issue_credit(void **state) {
         p->value = BG_CREDIT_VALUE_MAX;
         p->currency = BG_CURRENCY_UNSET;
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid currency");
+        p->currency = BG_CURRENCY__COUNT;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid currency");
         p->currency = BG_CURRENCY_JPY;
         p->type = BG_CREDIT_TYPE_UNSET;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid type");
+        p->type = BG_CREDIT_TYPE__COUNT;
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid type");
         p->type = BG_CREDIT_TYPE_OUTAGE;
         p->start_time = 0;
@@ -1617,6 +1753,8 @@ static void claim_credit_invalid_code_rejected(void **state) {
                   "invalid code: may contain only A-Z, a-z, 0-9, '.', '_', '-'");
         FX_SET(c->payload.claim_credit.code, "WELCOME!");
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: may contain only");
+        FX_SET(c->payload.claim_credit.code, "wel~come");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: may contain only");
         code[0] = '\0';
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: must be 1 to 64 characters");
         assert_false(acct_find_credit(fx->st, "WELCOME")->claimed);
@@ -1681,6 +1819,7 @@ int main(void) {
                 cmocka_unit_test(command_on_missing_account_not_found),
                 cmocka_unit_test(nil_account_id_rejected),
                 cmocka_unit_test(envelope_rejections),
+                cmocka_unit_test(service_actor_name_rules),
                 cmocka_unit_test(caller_errors),
                 cmocka_unit_test(expected_version),
                 cmocka_unit_test(duplicate_answers_original_range),
@@ -1694,6 +1833,8 @@ int main(void) {
                 cmocka_unit_test(create_billing_group_rejections),
                 cmocka_unit_test(profile_field_validation),
                 cmocka_unit_test(profile_limits_accepted_at_the_edge),
+                cmocka_unit_test(del_and_c1_control_characters_rejected),
+                cmocka_unit_test(card_id_non_ascii_and_malformed_country_code_rejected),
                 cmocka_unit_test(update_billing_group),
                 cmocka_unit_test(update_billing_group_rejections),
                 cmocka_unit_test(delete_billing_group),
