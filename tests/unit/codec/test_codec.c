@@ -190,6 +190,62 @@ static uint8_t *dup_msg(const uint8_t *p, size_t n) {
  * Round trips
  */
 
+/* The bytes of a decoded command that the decoder owns: the envelope and the payload of
+ * its type (for AssignProjects only the names in use: the decoder leaves the rest of the
+ * 64 KiB array alone). The rest of the union is not part of the value. Decoding into a
+ * struct filled with 0xff and comparing these bytes finds any field it does not write. */
+static size_t command_value_size(const bg_command_t *c) {
+        size_t n = offsetof(bg_command_t, payload);
+
+        switch (c->type) {
+        case BG_CMD_CREATE_ACCOUNT:            return n + sizeof(c->payload.create_account);
+        case BG_CMD_GRANT_ROLE:                return n + sizeof(c->payload.grant_role);
+        case BG_CMD_REVOKE_ROLE:               return n + sizeof(c->payload.revoke_role);
+        case BG_CMD_CREATE_BILLING_GROUP:      return n + sizeof(c->payload.create_billing_group);
+        case BG_CMD_UPDATE_BILLING_GROUP:      return n + sizeof(c->payload.update_billing_group);
+        case BG_CMD_DELETE_BILLING_GROUP:      return n + sizeof(c->payload.delete_billing_group);
+        case BG_CMD_SET_PRIMARY_BILLING_GROUP:
+                return n + sizeof(c->payload.set_primary_billing_group);
+        case BG_CMD_CREATE_PROJECT:            return n + sizeof(c->payload.create_project);
+        case BG_CMD_ASSIGN_PROJECTS:
+                return n + offsetof(bg_cmd_assign_projects_t, project_names) +
+                       c->payload.assign_projects.n_projects *
+                               sizeof(c->payload.assign_projects.project_names[0]);
+        case BG_CMD_DELETE_PROJECT:            return n + sizeof(c->payload.delete_project);
+        case BG_CMD_ISSUE_CREDIT:              return n + sizeof(c->payload.issue_credit);
+        case BG_CMD_CLAIM_CREDIT:              return n + sizeof(c->payload.claim_credit);
+        default:
+                fail_msg("no payload size for command type %d", (int)c->type);
+        }
+        return 0;
+}
+
+/* The same for events: the envelope and the payload of the event's type. */
+static size_t event_value_size(const bg_event_t *e) {
+        size_t n = offsetof(bg_event_t, payload);
+
+        switch (e->type) {
+        case BG_EVT_ACCOUNT_CREATED:        return n + sizeof(e->payload.account_created);
+        case BG_EVT_ROLE_GRANTED:           return n + sizeof(e->payload.role_granted);
+        case BG_EVT_ROLE_REVOKED:           return n + sizeof(e->payload.role_revoked);
+        case BG_EVT_BILLING_GROUP_CREATED:  return n + sizeof(e->payload.billing_group_created);
+        case BG_EVT_BILLING_GROUP_RENAMED:  return n + sizeof(e->payload.billing_group_renamed);
+        case BG_EVT_BILLING_PROFILE_UPDATED:
+                return n + sizeof(e->payload.billing_profile_updated);
+        case BG_EVT_BILLING_GROUP_DELETED:  return n + sizeof(e->payload.billing_group_deleted);
+        case BG_EVT_PRIMARY_BILLING_GROUP_SET:
+                return n + sizeof(e->payload.primary_billing_group_set);
+        case BG_EVT_PROJECT_CREATED:        return n + sizeof(e->payload.project_created);
+        case BG_EVT_PROJECT_MOVED:          return n + sizeof(e->payload.project_moved);
+        case BG_EVT_PROJECT_DELETED:        return n + sizeof(e->payload.project_deleted);
+        case BG_EVT_CREDIT_ISSUED:          return n + sizeof(e->payload.credit_issued);
+        case BG_EVT_CREDIT_CLAIMED:         return n + sizeof(e->payload.credit_claimed);
+        default:
+                fail_msg("no payload size for event type %d", (int)e->type);
+        }
+        return 0;
+}
+
 static void round_trip_every_command(void **state) {
         for (int t = BG_CMD_NONE + 1; t < BG_CMD__COUNT; t++) {
                 const uint8_t *msg;
@@ -201,12 +257,11 @@ static void round_trip_every_command(void **state) {
                 assert_int_equal(msg[0], 0);
                 assert_int_equal(schema_id_of(msg), ID_COMMAND);
                 memset(&cmd_out, 0xff, sizeof(cmd_out));
-                memset(&cmd_out, 0, sizeof(cmd_out));
                 if (codec_decode_command(codec, msg, len, &cmd_out, err, sizeof(err)) !=
                     CODEC_OK)
                         fail_msg("%s: %s", bg_command_type_name((bg_command_type_t)t), err);
                 assert_int_equal(cmd_out.type, t);
-                assert_memory_equal(&cmd_in, &cmd_out, sizeof(cmd_in));
+                assert_memory_equal(&cmd_in, &cmd_out, command_value_size(&cmd_in));
         }
 }
 
@@ -221,12 +276,12 @@ static void round_trip_command_without_optionals(void **state) {
         memset(&cmd_in.payload.create_project.billing_group_id, 0, sizeof(bg_uuid_t));
         assert_int_equal(codec_encode_command(codec, &cmd_in, &msg, &len, err, sizeof(err)),
                          CODEC_OK);
-        memset(&cmd_out, 0, sizeof(cmd_out));
+        memset(&cmd_out, 0xff, sizeof(cmd_out));
         assert_int_equal(codec_decode_command(codec, msg, len, &cmd_out, err, sizeof(err)),
                          CODEC_OK);
         assert_false(cmd_out.has_expected_version);
         assert_false(cmd_out.payload.create_project.has_billing_group_id);
-        assert_memory_equal(&cmd_in, &cmd_out, sizeof(cmd_in));
+        assert_memory_equal(&cmd_in, &cmd_out, command_value_size(&cmd_in));
 
         /* An empty patch and no name: UpdateBillingGroup that changes nothing. */
         fx_command(&cmd_in, BG_CMD_UPDATE_BILLING_GROUP);
@@ -235,12 +290,12 @@ static void round_trip_command_without_optionals(void **state) {
         fx_uuid(&cmd_in.payload.update_billing_group.billing_group_id, 9);
         assert_int_equal(codec_encode_command(codec, &cmd_in, &msg, &len, err, sizeof(err)),
                          CODEC_OK);
-        memset(&cmd_out, 0, sizeof(cmd_out));
+        memset(&cmd_out, 0xff, sizeof(cmd_out));
         assert_int_equal(codec_decode_command(codec, msg, len, &cmd_out, err, sizeof(err)),
                          CODEC_OK);
         assert_int_equal(cmd_out.payload.update_billing_group.profile.present, 0);
         assert_false(cmd_out.payload.update_billing_group.has_name);
-        assert_memory_equal(&cmd_in, &cmd_out, sizeof(cmd_in));
+        assert_memory_equal(&cmd_in, &cmd_out, command_value_size(&cmd_in));
 }
 
 static void round_trip_every_event(void **state) {
@@ -252,11 +307,11 @@ static void round_trip_every_event(void **state) {
                 assert_int_equal(codec_encode_event(codec, &ev_in, &msg, &len, err, sizeof(err)),
                                  CODEC_OK);
                 assert_int_equal(schema_id_of(msg), ID_EVENT);
-                memset(&ev_out, 0, sizeof(ev_out));
+                memset(&ev_out, 0xff, sizeof(ev_out));
                 if (codec_decode_event(codec, msg, len, &ev_out, err, sizeof(err)) != CODEC_OK)
                         fail_msg("%s: %s", bg_event_type_name((bg_event_type_t)t), err);
                 assert_int_equal(ev_out.type, t);
-                assert_memory_equal(&ev_in, &ev_out, sizeof(ev_in));
+                assert_memory_equal(&ev_in, &ev_out, event_value_size(&ev_in));
         }
 }
 

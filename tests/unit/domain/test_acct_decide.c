@@ -143,12 +143,80 @@ static void name_limits_count_characters(void **state) {
         fx_free(fx);
 }
 
+/* Four-byte UTF-8 (U+10000..U+10FFFF) counts as one character each. Above U+10FFFF,
+ * overlong forms, surrogates, cut-short sequences and bytes that cannot start a character
+ * are not UTF-8 (docs/domain.md, "Strings and limits"). */
+static void name_four_byte_utf8_accepted_up_to_u10ffff(void **state) {
+        static const char *const not_utf8[] = {
+                "\xf4\x90\x80\x80",             /* U+110000: above U+10FFFF */
+                "\xf7\xbf\xbf\xbf",             /* U+1FFFFF: the most four bytes can hold */
+                "\xf0\x8f\xbf\xbf",             /* U+FFFF, overlong in four bytes */
+                "\xf0\x80\x80\xaf",             /* '/', overlong in four bytes */
+                "\xe0\x80\xaf",                 /* '/', overlong in three bytes */
+                "\xed\xbf\xbf",                 /* U+DFFF, the last surrogate */
+                "\xf0\x9f\x98",                 /* U+1F600 cut short by the NUL */
+                "\xf0\x9f\x98(",                /* ... by an ASCII byte */
+                "\x80",                         /* a continuation byte alone */
+                "\xf8\x88\x80\x80\x80",         /* a five-byte form */
+                "\xf9\x80\x80\x80",             /* 0xf9 starts no character */
+                "\xff",
+        };
+        fx_t *fx = fx_new();
+        bg_command_t *c = fx_cmd(fx, BG_CMD_CREATE_ACCOUNT, ACT_OWNER);
+        char *name = c->payload.create_account.name;
+
+        FX_SET(c->payload.create_account.owner, OWNER);
+        for (size_t i = 0; i < sizeof(not_utf8) / sizeof(not_utf8[0]); i++) {
+                snprintf(name, BG_NAME_SIZE, "Acme %s", not_utf8[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid name: not valid UTF-8");
+        }
+        assert_false(acct_exists(fx->st));
+
+        /* 128 emoji: 512 bytes and 128 characters, the limit. */
+        for (int i = 0; i < BG_NAME_MAX; i++)
+                memcpy(name + 4 * i, "\xf0\x9f\x98\x80", 4);
+        name[4 * BG_NAME_MAX] = '\0';
+        fx_decide(fx);
+        assert_int_equal(fx->d.result.outcome, BG_OUTCOME_ACCEPTED);
+
+        /* U+1F600, the first and last four-byte code points, and U+E000 (just past the
+         * surrogates). */
+        FX_SET(c->payload.create_account.name,
+               "Smile \xf0\x9f\x98\x80 \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xee\x80\x80");
+        fx_accept(fx, 1);
+        assert_string_equal(acct_name(fx->st),
+                            "Smile \xf0\x9f\x98\x80 \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf \xee\x80\x80");
+        fx_free(fx);
+}
+
 static void command_on_missing_account_not_found(void **state) {
         fx_t *fx = fx_new();
         bg_command_t *c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_SERVICE);
 
         c->payload.set_primary_billing_group.billing_group_id = gid(G1);
         fx_reject(fx, BG_REJECT_NOT_FOUND, "account 01000000-0000-4000-8000-000000000001 not found");
+        fx_free(fx);
+}
+
+/* A nil account_id is refused before the account is looked up. Only an empty state can
+ * see it: the state of an account answers another account's command with ACCT_ERR_ARG. */
+static void nil_account_id_rejected(void **state) {
+        fx_t *fx = fx_new();
+        bg_command_t *c = fx_cmd(fx, BG_CMD_CREATE_ACCOUNT, ACT_OWNER);
+
+        FX_SET(c->payload.create_account.name, "Acme");
+        FX_SET(c->payload.create_account.owner, OWNER);
+        c->account_id = (bg_uuid_t){ { 0 } };
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid account_id: must not be nil");
+        assert_false(acct_exists(fx->st));
+        assert_int_equal(acct_command_count(fx->st), 0);
+
+        /* Not not_found: the id is checked first. */
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_OWNER);
+        c->payload.set_primary_billing_group.billing_group_id = gid(G1);
+        c->account_id = (bg_uuid_t){ { 0 } };
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid account_id: must not be nil");
+        assert_false(acct_exists(fx->st));
         fx_free(fx);
 }
 
@@ -186,6 +254,37 @@ static void envelope_rejections(void **state) {
         fx_free(fx);
 }
 
+/* Service names: 1..64 of [a-z0-9._-]. A well-formed name that is not listed in the
+ * ctx is forbidden; a malformed one is invalid. NULL entries of the list are skipped. */
+static void service_actor_name_rules(void **state) {
+        static const char *const listed[] = {
+                NULL, "service:billing-2.eu_west", NULL,
+        };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        char actor[BG_ACTOR_SIZE];
+
+        memcpy(actor, "service:", 8);
+        memset(actor + 8, 'a', BG_SERVICE_NAME_MAX + 1);
+        actor[8 + BG_SERVICE_NAME_MAX + 1] = '\0';
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, actor);        /* 65 characters */
+        c->payload.set_primary_billing_group.billing_group_id = gid(G2);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+        c->actor[8 + BG_SERVICE_NAME_MAX] = '\0';                       /* 64: well-formed */
+        fx_reject(fx, BG_REJECT_FORBIDDEN, "is not a trusted service principal");
+        FX_SET(c->actor, "service:a~b");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+        FX_SET(c->actor, "service:a{");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid actor");
+
+        FX_SET(c->actor, "service:billing-2.eu_west");
+        fx_reject(fx, BG_REJECT_FORBIDDEN, "is not a trusted service principal");
+        fx->ctx.service_principals = listed;
+        fx->ctx.n_service_principals = sizeof(listed) / sizeof(listed[0]);
+        fx_accept(fx, 1);
+        fx_free(fx);
+}
+
 static void caller_errors(void **state) {
         fx_t *fx = standard();
         acct_ctx_t ctx = fx->ctx;
@@ -199,6 +298,16 @@ static void caller_errors(void **state) {
         assert_int_equal(acct_decide(NULL, c, &fx->ctx, &fx->d), ACCT_ERR_ARG);
         assert_int_equal(acct_decide(fx->st, NULL, &fx->ctx, &fx->d), ACCT_ERR_ARG);
         assert_int_equal(acct_decide(fx->st, c, &fx->ctx, NULL), ACCT_ERR_ARG);
+        assert_int_equal(acct_decide(fx->st, c, NULL, &fx->d), ACCT_ERR_ARG);
+        /* A count of service principals without the list. */
+        ctx = fx->ctx;
+        ctx.service_principals = NULL;
+        assert_int_equal(acct_decide(fx->st, c, &ctx, &fx->d), ACCT_ERR_ARG);
+        assert_int_equal(fx->d.n_events, 0);
+        /* No list at all is fine: users only. */
+        ctx.n_service_principals = 0;
+        assert_int_equal(acct_decide(fx->st, c, &ctx, &fx->d), ACCT_OK);
+        assert_int_equal(fx->d.result.outcome, BG_OUTCOME_ACCEPTED);
         /* The state of another account. */
         c->account_id = fx_id(K_ACCOUNT, 2);
         assert_int_equal(acct_decide(fx->st, c, &fx->ctx, &fx->d), ACCT_ERR_ARG);
@@ -834,6 +943,96 @@ static void profile_limits_accepted_at_the_edge(void **state) {
         fx_free(fx);
 }
 
+/* DEL and the C1 controls (U+0080..U+009F) are control characters too; U+00A0 is not.
+ * billing_extra_text alone may hold tab, LF and CR, and no other control character. */
+static void del_and_c1_control_characters_rejected(void **state) {
+        static const char *const controls[] = {
+                "Acme\x7f", "Acme\xc2\x80", "Acme\xc2\x85", "Acme\xc2\x9f", "Acme\tOy",
+        };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_uuid_t g2 = gid(G2);
+
+        for (size_t i = 0; i < sizeof(controls) / sizeof(controls[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.has_name = true;
+                FX_SET(c->payload.update_billing_group.name, controls[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid name: control character U+");
+        }
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+0009");
+        c->payload.update_billing_group.name[4] = '\x7f';
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+007F");
+        FX_SET(c->payload.update_billing_group.name, "Acme\xc2\x9f");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+009F");
+        assert_string_equal(acct_find_group(fx->st, &g2)->name, "Development");
+        FX_SET(c->payload.update_billing_group.name, "Acme\xc2\xa0Oy");
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present = BG_PROFILE_F_BILLING_EXTRA_TEXT;
+        v = &c->payload.update_billing_group.profile.v;
+        FX_SET(v->billing_extra_text, "PO 1\x0b");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid profile.billing_extra_text: control character U+000B");
+        FX_SET(v->billing_extra_text, "PO 1\x7f");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+007F");
+        FX_SET(v->billing_extra_text, "PO 1\xc2\x85");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "control character U+0085");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->billing_extra_text, "");
+        FX_SET(v->billing_extra_text, "PO 1\tR&D\r\nline 2");
+        fx_accept(fx, 1);
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->billing_extra_text,
+                            "PO 1\tR&D\r\nline 2");
+        fx_free(fx);
+}
+
+/* card_id: printable ASCII only, so DEL and any non-ASCII byte are refused. country_code:
+ * two upper-case letters and a NUL, or empty. */
+static void card_id_non_ascii_and_malformed_country_code_rejected(void **state) {
+        static const char *const bad_cards[] = { "card\x7f", "c\xc3\xa4rd", "card\x1f" };
+        static const char *const bad_countries[] = { "Fi", "1I", "F1", "F", "fi" };
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_uuid_t g2 = gid(G2);
+
+        for (size_t i = 0; i < sizeof(bad_cards) / sizeof(bad_cards[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.profile.present = BG_PROFILE_F_CARD_ID;
+                FX_SET(c->payload.update_billing_group.profile.v.card_id, bad_cards[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                          "invalid profile.card_id: only printable ASCII without spaces");
+        }
+        for (size_t i = 0; i < sizeof(bad_countries) / sizeof(bad_countries[0]); i++) {
+                c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+                c->payload.update_billing_group.billing_group_id = g2;
+                c->payload.update_billing_group.profile.present = BG_PROFILE_F_COUNTRY_CODE;
+                FX_SET(c->payload.update_billing_group.profile.v.country_code, bad_countries[i]);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                          "invalid profile.country_code: must be an ISO 3166-1 alpha-2 code");
+        }
+        /* Three letters fill the array with no NUL. */
+        v = &c->payload.update_billing_group.profile.v;
+        memcpy(v->country_code, "FIN", BG_COUNTRY_CODE_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid profile.country_code");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->country_code, "");
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present =
+                BG_PROFILE_F_CARD_ID | BG_PROFILE_F_COUNTRY_CODE;
+        FX_SET(c->payload.update_billing_group.profile.v.card_id, "card_~!#");
+        FX_SET(c->payload.update_billing_group.profile.v.country_code, "FI");
+        fx_accept(fx, 1);
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->card_id, "card_~!#");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->country_code, "FI");
+        fx_free(fx);
+}
+
 static void update_billing_group(void **state) {
         fx_t *fx = standard();
         const acct_group_t *g;
@@ -1030,6 +1229,53 @@ static void set_primary_billing_group(void **state) {
         fx_free(fx);
 }
 
+/* A nil billing_group_id is invalid_argument in every command that takes one; each
+ * command here is otherwise valid and is accepted once the id is G2. */
+static void nil_billing_group_id_rejected_in_each_command(void **state) {
+        fx_t *fx = standard();
+        const bg_uuid_t nil = { { 0 } };
+        bg_uuid_t g1 = gid(G1), g2 = gid(G2), p1 = pid(1), p9 = pid(9), primary;
+        bg_command_t *c;
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = nil;
+        c->payload.update_billing_group.has_name = true;
+        FX_SET(c->payload.update_billing_group.name, "Renamed");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_string_equal(acct_find_group(fx->st, &g2)->name, "Development");
+        c->payload.update_billing_group.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_SET_PRIMARY_BILLING_GROUP, ACT_OWNER);
+        c->payload.set_primary_billing_group.billing_group_id = nil;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_true(acct_primary_group(fx->st, &primary));
+        assert_true(bg_uuid_equal(&primary, &g1));
+        c->payload.set_primary_billing_group.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_ASSIGN_PROJECTS, ACT_OWNER);
+        c->payload.assign_projects.billing_group_id = nil;
+        c->payload.assign_projects.n_projects = 1;
+        FX_SET(c->payload.assign_projects.project_names[0], "p1");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_true(bg_uuid_equal(&acct_find_project(fx->st, &p1)->billing_group_id, &g1));
+        c->payload.assign_projects.billing_group_id = g2;
+        fx_accept(fx, 1);
+
+        /* CreateProject: only when a group is given (none means the primary group). */
+        c = fx_cmd(fx, BG_CMD_CREATE_PROJECT, ACT_OWNER);
+        c->payload.create_project.project_id = p9;
+        FX_SET(c->payload.create_project.name, "p9");
+        c->payload.create_project.has_billing_group_id = true;
+        c->payload.create_project.billing_group_id = nil;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid billing_group_id: must not be nil");
+        assert_null(acct_find_project(fx->st, &p9));
+        c->payload.create_project.billing_group_id = g2;
+        fx_accept(fx, 1);
+        fx_free(fx);
+}
+
 /* ---- projects ---- */
 
 static void create_project(void **state) {
@@ -1103,6 +1349,7 @@ static void create_project(void **state) {
 static void project_name_validation(void **state) {
         static const char *const bad[] = {
                 "", "Web", "1web", "-web", "web-", "web_1", "web.1", "wéb", "web 1",
+                "web~1", "web{",
         };
         static const char *const good[] = {
                 "a", "web-1", "a23456789012345678901234567890123456789012345678901234567890123",
@@ -1318,8 +1565,12 @@ static void issue_credit(void **state) {
         p->value = BG_CREDIT_VALUE_MAX;
         p->currency = BG_CURRENCY_UNSET;
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid currency");
+        p->currency = BG_CURRENCY__COUNT;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid currency");
         p->currency = BG_CURRENCY_JPY;
         p->type = BG_CREDIT_TYPE_UNSET;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid type");
+        p->type = BG_CREDIT_TYPE__COUNT;
         fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid type");
         p->type = BG_CREDIT_TYPE_OUTAGE;
         p->start_time = 0;
@@ -1340,6 +1591,52 @@ static void issue_credit(void **state) {
         assert_int_equal(acct_credit_count(fx->st), 2);
         assert_string_equal(acct_credit_at(fx->st, 1)->code, "OTHER");
         assert_null(acct_credit_at(fx->st, 2));
+        fx_free(fx);
+}
+
+/* 9999-12-31T23:59:59.999Z, the latest credit time IssueCredit accepts. */
+#define TIME_MAX_MS INT64_C(253402300799999)
+
+static void issue_credit_times_after_year_9999_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_cmd_issue_credit_t *p;
+
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        FX_SET(p->code, "FAR");
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = TIME_MAX_MS + 1;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid start_time: after 9999-12-31T23:59:59.999Z");
+        p->start_time = INT64_MAX;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid start_time: after 9999");
+
+        p->start_time = NOW_MS;
+        p->has_expire_time = true;
+        p->expire_time = TIME_MAX_MS + 1;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid expire_time: after 9999-12-31T23:59:59.999Z");
+        p->expire_time = INT64_MAX;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid expire_time: after 9999");
+        assert_null(acct_find_credit(fx->st, "FAR"));
+        assert_int_equal(acct_credit_count(fx->st), 0);
+
+        /* The last millisecond of 9999 is fine, for either time. */
+        p->expire_time = TIME_MAX_MS;
+        fx_accept(fx, 1);
+        assert_int_equal(acct_find_credit(fx->st, "FAR")->expire_time, TIME_MAX_MS);
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        FX_SET(p->code, "LATE");
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = TIME_MAX_MS;
+        fx_accept(fx, 1);
+        assert_int_equal(acct_find_credit(fx->st, "LATE")->start_time, TIME_MAX_MS);
         fx_free(fx);
 }
 
@@ -1442,14 +1739,87 @@ static void claim_credit_rejections(void **state) {
         fx_free(fx);
 }
 
+static void claim_credit_invalid_code_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        char *code;
+
+        fx_issue_credit(fx, "WELCOME", 5000000, BG_CURRENCY_EUR);
+        c = fx_cmd(fx, BG_CMD_CLAIM_CREDIT, ACT_OWNER);
+        c->payload.claim_credit.billing_group_id = gid(G1);
+        code = c->payload.claim_credit.code;
+        FX_SET(c->payload.claim_credit.code, "WEL COME");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT,
+                  "invalid code: may contain only A-Z, a-z, 0-9, '.', '_', '-'");
+        FX_SET(c->payload.claim_credit.code, "WELCOME!");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: may contain only");
+        FX_SET(c->payload.claim_credit.code, "wel~come");
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: may contain only");
+        code[0] = '\0';
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: must be 1 to 64 characters");
+        assert_false(acct_find_credit(fx->st, "WELCOME")->claimed);
+        FX_SET(c->payload.claim_credit.code, "WELCOME");
+        fx_accept(fx, 1);
+        assert_true(acct_find_credit(fx->st, "WELCOME")->claimed);
+        fx_free(fx);
+}
+
+/* card_id and credit codes that fill their arrays with no NUL: refused before anything
+ * reads them as strings; one byte shorter they are the longest accepted. */
+static void unterminated_card_id_and_credit_code_rejected(void **state) {
+        fx_t *fx = standard();
+        bg_command_t *c;
+        bg_profile_t *v;
+        bg_cmd_issue_credit_t *p;
+        bg_uuid_t g2 = gid(G2);
+        char *code;
+
+        c = fx_cmd(fx, BG_CMD_UPDATE_BILLING_GROUP, ACT_OWNER);
+        c->payload.update_billing_group.billing_group_id = g2;
+        c->payload.update_billing_group.profile.present = BG_PROFILE_F_CARD_ID;
+        v = &c->payload.update_billing_group.profile.v;
+        memset(v->card_id, 'c', BG_CARD_ID_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid profile.card_id: not terminated");
+        assert_string_equal(prof_of(acct_find_group(fx->st, &g2))->card_id, "");
+        v->card_id[BG_CARD_ID_MAX] = '\0';
+        fx_accept(fx, 1);
+        assert_int_equal(strlen(prof_of(acct_find_group(fx->st, &g2))->card_id), BG_CARD_ID_MAX);
+
+        c = fx_cmd(fx, BG_CMD_ISSUE_CREDIT, ACT_SERVICE);
+        p = &c->payload.issue_credit;
+        memset(p->code, 'K', BG_CREDIT_CODE_SIZE);
+        p->value = 1000000;
+        p->currency = BG_CURRENCY_EUR;
+        p->type = BG_CREDIT_TYPE_PROMOTION;
+        p->start_time = NOW_MS;
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: not terminated");
+        assert_int_equal(acct_credit_count(fx->st), 0);
+        p->code[BG_CREDIT_CODE_MAX] = '\0';
+        fx_accept(fx, 1);
+
+        c = fx_cmd(fx, BG_CMD_CLAIM_CREDIT, ACT_OWNER);
+        c->payload.claim_credit.billing_group_id = gid(G1);
+        code = c->payload.claim_credit.code;
+        memset(code, 'K', BG_CREDIT_CODE_SIZE);
+        fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid code: not terminated");
+        assert_false(acct_credit_at(fx->st, 0)->claimed);
+        code[BG_CREDIT_CODE_MAX] = '\0';
+        fx_accept(fx, 1);
+        assert_true(acct_credit_at(fx->st, 0)->claimed);
+        fx_free(fx);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(create_account_accepted),
                 cmocka_unit_test(create_account_by_service_for_any_owner),
                 cmocka_unit_test(create_account_rejections),
                 cmocka_unit_test(name_limits_count_characters),
+                cmocka_unit_test(name_four_byte_utf8_accepted_up_to_u10ffff),
                 cmocka_unit_test(command_on_missing_account_not_found),
+                cmocka_unit_test(nil_account_id_rejected),
                 cmocka_unit_test(envelope_rejections),
+                cmocka_unit_test(service_actor_name_rules),
                 cmocka_unit_test(caller_errors),
                 cmocka_unit_test(expected_version),
                 cmocka_unit_test(duplicate_answers_original_range),
@@ -1463,10 +1833,13 @@ int main(void) {
                 cmocka_unit_test(create_billing_group_rejections),
                 cmocka_unit_test(profile_field_validation),
                 cmocka_unit_test(profile_limits_accepted_at_the_edge),
+                cmocka_unit_test(del_and_c1_control_characters_rejected),
+                cmocka_unit_test(card_id_non_ascii_and_malformed_country_code_rejected),
                 cmocka_unit_test(update_billing_group),
                 cmocka_unit_test(update_billing_group_rejections),
                 cmocka_unit_test(delete_billing_group),
                 cmocka_unit_test(set_primary_billing_group),
+                cmocka_unit_test(nil_billing_group_id_rejected_in_each_command),
                 cmocka_unit_test(create_project),
                 cmocka_unit_test(project_name_validation),
                 cmocka_unit_test(assign_projects),
@@ -1474,8 +1847,11 @@ int main(void) {
                 cmocka_unit_test(assign_many_projects),
                 cmocka_unit_test(delete_project),
                 cmocka_unit_test(issue_credit),
+                cmocka_unit_test(issue_credit_times_after_year_9999_rejected),
                 cmocka_unit_test(claim_credit),
                 cmocka_unit_test(claim_credit_rejections),
+                cmocka_unit_test(claim_credit_invalid_code_rejected),
+                cmocka_unit_test(unterminated_card_id_and_credit_code_rejected),
         };
         return cmocka_run_group_tests_name("acct_decide", tests, NULL, NULL);
 }

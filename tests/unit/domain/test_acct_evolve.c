@@ -300,7 +300,9 @@ static bg_event_t base_event(fx_t *fx, bg_event_type_t type) {
         return ev;
 }
 
-static void expect_refused(fx_t *fx, const bg_event_t *ev, acct_err_t want, const char *what) {
+/* Refused with @want and, when @says is not NULL, an error that contains it. */
+static void expect_refused_saying(fx_t *fx, const bg_event_t *ev, acct_err_t want,
+                                  const char *what, const char *says) {
         int64_t v = acct_version(fx->st);
         size_t groups = acct_group_count(fx->st), projects = acct_project_count(fx->st);
         size_t members = acct_member_count(fx->st), cmds = acct_command_count(fx->st);
@@ -311,11 +313,17 @@ static void expect_refused(fx_t *fx, const bg_event_t *ev, acct_err_t want, cons
                 fail_msg("%s: got %s (%s), want %s", what, acct_err_name(got), err,
                          acct_err_name(want));
         assert_true(err[0] != '\0');
+        if (says != NULL && strstr(err, says) == NULL)
+                fail_msg("%s: error \"%s\" lacks \"%s\"", what, err, says);
         assert_int_equal(acct_version(fx->st), v);
         assert_int_equal(acct_group_count(fx->st), groups);
         assert_int_equal(acct_project_count(fx->st), projects);
         assert_int_equal(acct_member_count(fx->st), members);
         assert_int_equal(acct_command_count(fx->st), cmds);
+}
+
+static void expect_refused(fx_t *fx, const bg_event_t *ev, acct_err_t want, const char *what) {
+        expect_refused_saying(fx, ev, want, what, NULL);
 }
 
 static void inconsistent_events_refused(void **state) {
@@ -455,6 +463,93 @@ static void inconsistent_events_refused(void **state) {
         fx_free(fx);
 }
 
+/* State of busy_account, as in inconsistent_events_refused: g1 primary (p2), g2 (p1),
+ * g3 deleted, p3 deleted. Each test below refuses one contradiction with the error that
+ * names it, then evolves the consistent form, so the refusal is about nothing else. */
+
+static void primary_set_to_the_group_already_primary_refused(void **state) {
+        fx_t *fx = busy_account();
+        bg_event_t ev;
+        bg_uuid_t g1 = fx_id(K_GROUP, 1), g2 = fx_id(K_GROUP, 2), primary;
+
+        ev = base_event(fx, BG_EVT_PRIMARY_BILLING_GROUP_SET);
+        ev.payload.primary_billing_group_set.billing_group_id = g1;
+        ev.payload.primary_billing_group_set.has_previous = true;
+        ev.payload.primary_billing_group_set.previous = g1;
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "PrimaryBillingGroupSet again",
+                              "already the primary group");
+        assert_true(acct_primary_group(fx->st, &primary));
+        assert_true(bg_uuid_equal(&primary, &g1));
+
+        ev.payload.primary_billing_group_set.billing_group_id = g2;
+        assert_int_equal(acct_evolve(fx->st, &ev, NULL, 0), ACCT_OK);
+        fx_free(fx);
+}
+
+static void project_created_with_an_existing_id_refused(void **state) {
+        fx_t *fx = busy_account();
+        bg_event_t ev;
+        bg_uuid_t g1 = fx_id(K_GROUP, 1);
+
+        /* A live project's id (p2) and a deleted one's (p3), under a free name. */
+        ev = base_event(fx, BG_EVT_PROJECT_CREATED);
+        ev.payload.project_created.project_id = fx_id(K_PROJECT, 2);
+        FX_SET(ev.payload.project_created.name, "p70");
+        ev.payload.project_created.billing_group_id = g1;
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "ProjectCreated live id",
+                              "project \"05000000-0000-4000-8000-000000000002\" already exists");
+        ev.payload.project_created.project_id = fx_id(K_PROJECT, 3);
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "ProjectCreated deleted id",
+                              "project \"05000000-0000-4000-8000-000000000003\" already exists");
+        assert_null(acct_find_live_project_by_name(fx->st, "p70"));
+        assert_int_equal(acct_find_group(fx->st, &g1)->n_live_projects, 1);
+
+        ev.payload.project_created.project_id = fx_id(K_PROJECT, 70);
+        assert_int_equal(acct_evolve(fx->st, &ev, NULL, 0), ACCT_OK);
+        fx_free(fx);
+}
+
+static void credit_claimed_in_another_currency_refused(void **state) {
+        fx_t *fx = busy_account();
+        bg_event_t ev;
+        bg_uuid_t g1 = fx_id(K_GROUP, 1);
+
+        fx_issue_credit(fx, "USD1", 1000000, BG_CURRENCY_USD);
+        ev = base_event(fx, BG_EVT_CREDIT_CLAIMED);
+        FX_SET(ev.payload.credit_claimed.code, "USD1");
+        ev.payload.credit_claimed.billing_group_id = g1;        /* bills in EUR */
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "CreditClaimed other currency",
+                              "credit currency mismatch");
+        assert_false(acct_find_credit(fx->st, "USD1")->claimed);
+        assert_int_equal(acct_find_group(fx->st, &g1)->n_claimed_credits, 0);
+
+        FX_SET(ev.payload.credit_claimed.code, "C2");           /* EUR */
+        assert_int_equal(acct_evolve(fx->st, &ev, NULL, 0), ACCT_OK);
+        fx_free(fx);
+}
+
+static void deleting_a_missing_or_deleted_project_refused(void **state) {
+        fx_t *fx = busy_account();
+        bg_event_t ev;
+        bg_uuid_t g1 = fx_id(K_GROUP, 1), g2 = fx_id(K_GROUP, 2);
+
+        ev = base_event(fx, BG_EVT_PROJECT_DELETED);
+        ev.payload.project_deleted.project_id = fx_id(K_PROJECT, 99);
+        ev.payload.project_deleted.billing_group_id = g1;
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "ProjectDeleted unknown",
+                              "no project \"05000000-0000-4000-8000-000000000063\"");
+        ev.payload.project_deleted.project_id = fx_id(K_PROJECT, 3);   /* deleted, was in g2 */
+        ev.payload.project_deleted.billing_group_id = g2;
+        expect_refused_saying(fx, &ev, ACCT_ERR_INCONSISTENT, "ProjectDeleted twice",
+                              "no project \"05000000-0000-4000-8000-000000000003\"");
+        assert_int_equal(acct_find_group(fx->st, &g2)->n_live_projects, 1);
+
+        ev.payload.project_deleted.project_id = fx_id(K_PROJECT, 1);   /* live, in g2 */
+        assert_int_equal(acct_evolve(fx->st, &ev, NULL, 0), ACCT_OK);
+        assert_int_equal(acct_find_group(fx->st, &g2)->n_live_projects, 0);
+        fx_free(fx);
+}
+
 static void last_admin_protected_in_evolve(void **state) {
         fx_t *fx = fx_new();
         bg_event_t ev;
@@ -500,6 +595,10 @@ int main(void) {
                 cmocka_unit_test(hash_chain_is_linked),
                 cmocka_unit_test(replayed_command_id_rejected),
                 cmocka_unit_test(inconsistent_events_refused),
+                cmocka_unit_test(primary_set_to_the_group_already_primary_refused),
+                cmocka_unit_test(project_created_with_an_existing_id_refused),
+                cmocka_unit_test(credit_claimed_in_another_currency_refused),
+                cmocka_unit_test(deleting_a_missing_or_deleted_project_refused),
                 cmocka_unit_test(last_admin_protected_in_evolve),
                 cmocka_unit_test(empty_state_queries),
         };

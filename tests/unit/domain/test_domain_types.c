@@ -127,7 +127,7 @@ static void email_validation(void **state) {
         static const char *const bad[] = {
                 "", "plain", "@example.com", "a@", "a@b", "a@@b.com", "a b@c.com",
                 "a@b..com", ".a@b.com", "a.@b.com", "a..b@c.com", "a@-b.com", "a@b-.com",
-                "a@b.com.", "ä@b.com", "a@b.com\n",
+                "a@b.com.", "ä@b.com", "a@b.com\n", "a@b.co-",
         };
         fx_t *fx = fx_new();
 
@@ -141,6 +141,26 @@ static void email_validation(void **state) {
                 FX_SET(c->payload.grant_role.user, bad[i]);
                 c->payload.grant_role.role = BG_ROLE_VIEWER;
                 fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid user");
+        }
+        /* The local part is at most 64 characters, a domain label at most 63. */
+        {
+                bg_command_t *c = fx_cmd(fx, BG_CMD_GRANT_ROLE, ACT_OWNER);
+                char *u = c->payload.grant_role.user;
+
+                c->payload.grant_role.role = BG_ROLE_VIEWER;
+                memset(u, 'l', 65);
+                memcpy(u + 65, "@b.com", 7);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid user");
+                memcpy(u + 64, "@b.com", 7);
+                fx_accept(fx, 1);
+                c = fx_cmd(fx, BG_CMD_GRANT_ROLE, ACT_OWNER);
+                c->payload.grant_role.role = BG_ROLE_VIEWER;
+                memcpy(u, "a@", 2);
+                memset(u + 2, 'd', 64);
+                memcpy(u + 66, ".com", 5);
+                fx_reject(fx, BG_REJECT_INVALID_ARGUMENT, "invalid user");
+                memcpy(u + 65, ".com", 5);
+                fx_accept(fx, 1);
         }
         /* 255 characters: one over the limit. */
         {
