@@ -57,10 +57,12 @@ typedef enum {
         CODEC_ERR_WRONG_TYPE,     /* schema id is of another record type than expected */
         CODEC_ERR_MALFORMED,      /* body does not follow its writer schema (bounds walk) */
         CODEC_ERR_INVALID,        /* well-formed, but a value is out of range: UUID text,
-                                   * decimal, string length, enum symbol, unknown type */
+                                   * decimal, string length, enum symbol */
         CODEC_ERR_REGISTRY,       /* the registry failed (I/O, unreachable, bad manifest) */
         CODEC_ERR_NOMEM,
         CODEC_ERR_AVRO,           /* avro-c failed where it should not have: a bug */
+        CODEC_ERR_UNKNOWN_TYPE,   /* well-formed, but its payload is a command or event
+                                   * type this build does not know (a newer schema) */
 } codec_err_t;
 
 /* A static, never-NULL name for @err ("malformed message", ...). */

@@ -330,9 +330,9 @@ static void gather(pj_lane_t *l) {
 }
 
 /* An event of a schema or type this build does not know: stop, never skip. */
-static bool unknown_to_us(codec_err_t err, const char *why) {
+static bool unknown_to_us(codec_err_t err) {
         return err == CODEC_ERR_UNKNOWN_SCHEMA || err == CODEC_ERR_REGISTRY ||
-               (err == CODEC_ERR_INVALID && strstr(why, "unknown event type") != NULL);
+               err == CODEC_ERR_UNKNOWN_TYPE;
 }
 
 static step_t pg_failed(pj_lane_t *l, pgx_err_t err, const char *what, const char *why) {
@@ -378,7 +378,7 @@ static step_t process_batch(pj_lane_t *l) {
                         l->l_kind[i] = MSG_EVENT;
                         continue;
                 }
-                if (unknown_to_us(cerr, why)) {
+                if (unknown_to_us(cerr)) {
                         snprintf(stop_reason, sizeof(stop_reason),
                                  "event at \"%s\" [%d] offset %" PRId64 " is of a schema this "
                                  "projector does not know (%s): stopping rather than skipping it; "

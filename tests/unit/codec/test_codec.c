@@ -558,7 +558,7 @@ static void schema_evolution(void **state) {
         assert_int_equal(v2msg[len - 1 - 37 - 1], 9 << 1);
         v2msg[len - 1 - 37 - 1] = 12 << 1;
         assert_int_equal(codec_decode_command(ecodec, v2msg, len, &cmd_out, err, sizeof(err)),
-                         CODEC_ERR_INVALID);
+                         CODEC_ERR_UNKNOWN_TYPE);
         assert_string_equal(err, "unknown command type \"FutureCommand\"");
 
         free(v1msg);
