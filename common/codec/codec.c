@@ -42,6 +42,7 @@ const char *codec_err2str(codec_err_t err) {
         case CODEC_ERR_REGISTRY:       return "schema registry failure";
         case CODEC_ERR_NOMEM:          return "out of memory";
         case CODEC_ERR_AVRO:           return "avro-c failure";
+        case CODEC_ERR_UNKNOWN_TYPE:   return "unknown type";
         }
         return "unknown error";
 }

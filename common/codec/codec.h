@@ -57,10 +57,12 @@ typedef enum {
         CODEC_ERR_WRONG_TYPE,     /* schema id is of another record type than expected */
         CODEC_ERR_MALFORMED,      /* body does not follow its writer schema (bounds walk) */
         CODEC_ERR_INVALID,        /* well-formed, but a value is out of range: UUID text,
-                                   * decimal, string length, enum symbol, unknown type */
+                                   * decimal, string length, enum symbol */
         CODEC_ERR_REGISTRY,       /* the registry failed (I/O, unreachable, bad manifest) */
         CODEC_ERR_NOMEM,
         CODEC_ERR_AVRO,           /* avro-c failed where it should not have: a bug */
+        CODEC_ERR_UNKNOWN_TYPE,   /* well-formed, but its payload is a command or event
+                                   * type this build does not know (a newer schema) */
 } codec_err_t;
 
 /* A static, never-NULL name for @err ("malformed message", ...). */
@@ -146,6 +148,18 @@ codec_err_t codec_registry_register(codec_registry_t *reg, const char *subject,
  * @default_schemas_dir). NULL and a reason on failure. */
 codec_registry_t *codec_registry_from_env(const char *default_schemas_dir, char *errstr,
                                           size_t errstr_size);
+
+/* Whether the schema @id of @reg is one of the schemas of @manifest (a registry from
+ * codec_registry_manifest_new): the same JSON once "doc" strings are set aside, whatever
+ * id @reg gave it. This is how a consumer tells a message written with a schema it was
+ * built with (a live registry assigns its own ids to the manifest's files) from one
+ * written with a schema it does not know (a newer version). CODEC_OK with *local set;
+ * else @reg's error for @id (CODEC_ERR_UNKNOWN_SCHEMA, CODEC_ERR_REGISTRY ...), or
+ * CODEC_ERR_ARG when @manifest is not a manifest registry. Fetches the schema (registries
+ * cache it) and parses JSON: meant for the rare message that does not decode. */
+codec_err_t codec_registry_schema_is_local(codec_registry_t *reg, int32_t id,
+                                           const codec_registry_t *manifest, bool *local,
+                                           char *errstr, size_t errstr_size);
 
 /* Registers every schema of the manifest in @schemas_dir under its subject in @dst, in
  * version order, so that @dst's latest version of each subject is the manifest's. A

@@ -133,7 +133,7 @@ static codec_err_t decode_payload(codec_ctx_t *x, avro_value_t *p, bg_command_t 
                 break;
         }
         default:
-                return codec_fail(x, CODEC_ERR_INVALID, NULL, "unknown command type %d",
+                return codec_fail(x, CODEC_ERR_UNKNOWN_TYPE, NULL, "unknown command type %d",
                                   (int)cmd->type);
         }
         return CODEC_OK;
@@ -169,7 +169,7 @@ codec_err_t codec_decode_command(codec_t *c, const void *buf, size_t len, bg_com
                 return err;
         out->type = bg_command_type_from_name(name);
         if (out->type == BG_CMD_NONE)
-                return codec_fail(&x, CODEC_ERR_INVALID, NULL, "unknown command type \"%s\"",
+                return codec_fail(&x, CODEC_ERR_UNKNOWN_TYPE, NULL, "unknown command type \"%s\"",
                                   name ? name : "");
         mark = codec_ctx_push(&x, "payload");
         err = decode_payload(&x, &p, out);

@@ -214,7 +214,7 @@ static codec_err_t decode_payload(codec_ctx_t *x, avro_value_t *p, bg_event_t *e
                 break;
         }
         default:
-                return codec_fail(x, CODEC_ERR_INVALID, NULL, "unknown event type %d",
+                return codec_fail(x, CODEC_ERR_UNKNOWN_TYPE, NULL, "unknown event type %d",
                                   (int)ev->type);
         }
         return CODEC_OK;
@@ -251,7 +251,7 @@ codec_err_t codec_decode_event(codec_t *c, const void *buf, size_t len, bg_event
         TRY(codec_d_payload(&x, root, &p, &name));
         out->type = bg_event_type_from_name(name);
         if (out->type == BG_EVT_NONE)
-                return codec_fail(&x, CODEC_ERR_INVALID, NULL, "unknown event type \"%s\"",
+                return codec_fail(&x, CODEC_ERR_UNKNOWN_TYPE, NULL, "unknown event type \"%s\"",
                                   name ? name : "");
         if (strcmp(type, name) != 0)
                 return codec_fail(&x, CODEC_ERR_INVALID, "type",

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,80 @@ codec_registry_t *codec_registry_from_env(const char *default_schemas_dir, char 
                 return codec_registry_http_new(url, 0, errstr, errstr_size);
         return codec_registry_manifest_new(dir != NULL && *dir != '\0' ? dir : default_schemas_dir,
                                            errstr, errstr_size);
+}
+
+/*
+ * Is a schema one of the manifest's?
+ */
+
+/* Drops every "doc" member of the objects in @v, recursively. */
+static void drop_docs(json_t *v) {
+        const char *key;
+        json_t *el;
+        size_t i;
+
+        if (json_is_object(v)) {
+                json_object_del(v, "doc");
+                json_object_foreach(v, key, el)
+                        drop_docs(el);
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, el)
+                        drop_docs(el);
+        }
+}
+
+/* @json without its "doc" strings, keys sorted, compact: equal for two spellings of one
+ * schema (a registry may store it re-indented), different when anything a reader of the
+ * bytes depends on differs (a field, a branch, an enum symbol, a logical type). NULL when
+ * it is not JSON or out of memory. */
+static char *normal_form(const char *json) {
+        json_t *root = json_loads(json, 0, NULL);
+        char *out;
+
+        if (root == NULL)
+                return NULL;
+        drop_docs(root);
+        out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        json_decref(root);
+        return out;
+}
+
+codec_err_t codec_registry_schema_is_local(codec_registry_t *reg, int32_t id,
+                                           const codec_registry_t *manifest, bool *local,
+                                           char *errstr, size_t errstr_size) {
+        const manifest_t *m;
+        char *json = NULL, *theirs;
+        codec_err_t err;
+
+        if (reg == NULL || manifest == NULL || local == NULL ||
+            manifest->ops.schema_by_id != manifest_schema_by_id) {
+                snprintf(errstr, errstr_size, "no registry, or no manifest registry");
+                return CODEC_ERR_ARG;
+        }
+        *local = false;
+        m = manifest->opaque;
+        err = codec_registry_schema_by_id(reg, id, &json, errstr, errstr_size);
+        if (err != CODEC_OK)
+                return err;
+        theirs = normal_form(json);
+        free(json);
+        if (theirs == NULL) {
+                snprintf(errstr, errstr_size, "schema id %" PRId32 " is not JSON", id);
+                return CODEC_ERR_UNKNOWN_SCHEMA;
+        }
+        for (size_t i = 0; i < m->n_entries && !*local; i++) {
+                char *ours = normal_form(m->entries[i].json);
+
+                if (ours == NULL) {
+                        free(theirs);
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return CODEC_ERR_NOMEM;
+                }
+                *local = strcmp(ours, theirs) == 0;
+                free(ours);
+        }
+        free(theirs);
+        return CODEC_OK;
 }
 
 int codec_registry_sync_manifest(codec_registry_t *dst, const char *schemas_dir, char *errstr,

@@ -26,6 +26,7 @@
 
 #define KAFKA_TIMEOUT_MS 30000
 #define MAX_PARTITIONS   1024
+#define SCHEMA_IDS_MAX   64             /* writer schema ids a lane remembers as ours or not */
 
 /* ------------------------------------------------------------------ configuration */
 
@@ -84,7 +85,16 @@ int pj_conf_load(pj_conf_t *c, char *errstr, size_t errstr_size) {
 
 typedef enum { MSG_EVENT, MSG_DEAD } msg_kind_t;
 
-typedef enum { STEP_OK, STEP_RETRY, STEP_FATAL } step_t;
+/* STEP_RETRY: PostgreSQL is gone (reconnect); STEP_REGISTRY: the schema registry is (wait,
+ * then replay from the stored offsets). */
+typedef enum { STEP_OK, STEP_RETRY, STEP_REGISTRY, STEP_FATAL } step_t;
+
+/* What to do with a message that does not decode. */
+typedef enum {
+        BAD_DEAD,       /* damaged: dead-letter it and go on */
+        BAD_STOP,       /* of a schema or type this build does not know: stop at it */
+        BAD_REGISTRY,   /* the registry cannot say what it is: wait and retry */
+} bad_t;
 
 typedef struct pj_proc_s pj_proc_t;
 
@@ -113,12 +123,19 @@ typedef struct pj_lane_s {
         uint8_t *l_kind;                        /* msg_kind_t per message */
         _Atomic int l_dlq_failed;               /* delivery reports with an error */
 
+        /* Writer schema ids seen on messages that did not decode: ours or not. */
+        int32_t l_schema_ids[SCHEMA_IDS_MAX];
+        bool l_schema_local[SCHEMA_IDS_MAX];
+        int l_n_schema_ids;
+        int l_registry_backoff_ms;              /* 0: the registry answered last time */
+
         pthread_t l_thread;
         bool l_started;
         bool l_until_end;
         int l_rc;
         _Atomic bool l_done;
         _Atomic bool l_pg_up;
+        _Atomic bool l_registry_up;
         _Atomic int64_t l_heartbeat_ms;
         _Atomic int64_t l_lag;
 } pj_lane_t;
@@ -130,6 +147,7 @@ struct pj_proc_s {
         kc_topics_t p_topics;
         int p_nparts;
         codec_registry_t *p_reg;
+        codec_registry_t *p_local;              /* the manifest: the schemas we were built with */
         volatile sig_atomic_t *p_stop;
         _Atomic bool p_abort;                   /* a lane failed: all stop */
         _Atomic int p_batches;                  /* batches written, for fault injection */
@@ -329,10 +347,73 @@ static void gather(pj_lane_t *l) {
         }
 }
 
-/* An event of a schema or type this build does not know: stop, never skip. */
-static bool unknown_to_us(codec_err_t err, const char *why) {
-        return err == CODEC_ERR_UNKNOWN_SCHEMA || err == CODEC_ERR_REGISTRY ||
-               (err == CODEC_ERR_INVALID && strstr(why, "unknown event type") != NULL);
+/* Whether writer schema @id is one of the manifest's (remembered per id). */
+static codec_err_t schema_local(pj_lane_t *l, int32_t id, bool *local, char *why,
+                                size_t why_size) {
+        codec_err_t err;
+
+        for (int i = 0; i < l->l_n_schema_ids; i++)
+                if (l->l_schema_ids[i] == id) {
+                        *local = l->l_schema_local[i];
+                        return CODEC_OK;
+                }
+        err = codec_registry_schema_is_local(l->l_proc->p_reg, id, l->l_proc->p_local, local,
+                                             why, why_size);
+        if (err == CODEC_OK && l->l_n_schema_ids < SCHEMA_IDS_MAX) {
+                l->l_schema_ids[l->l_n_schema_ids] = id;
+                l->l_schema_local[l->l_n_schema_ids++] = *local;
+        }
+        return err;
+}
+
+/*
+ * A message that does not decode (@err, the codec's reason in @why) is
+ *   - of a schema or type this build does not know, when the registry has no such id,
+ *     the payload type is unknown, or the writer schema is not one of the manifest's (a
+ *     newer schema: an added enum symbol fails as an out-of-range value): stop at it,
+ *     never skip it;
+ *   - damaged otherwise (framing, malformed or out-of-range values under one of our
+ *     schemas, a record of another kind): dead-letter it;
+ *   - undecided while the registry cannot be asked: wait and retry.
+ * @why is rewritten as the reason to log or dead-letter with.
+ */
+static bad_t classify(pj_lane_t *l, const rd_kafka_message_t *m, codec_err_t err, char *why,
+                      size_t why_size) {
+        const char *topic = l->l_proc->p_topics.kt_events;
+        char codec_why[1024], peek_why[128];
+        int32_t id = -1;
+        bool local = false;
+        codec_err_t lerr;
+
+        snprintf(codec_why, sizeof(codec_why), "%.1000s", why);
+        if (err == CODEC_ERR_REGISTRY)
+                return BAD_REGISTRY;
+        if (err == CODEC_ERR_TOO_LARGE || err == CODEC_ERR_FRAMING || err == CODEC_ERR_WRONG_TYPE ||
+            codec_peek_schema_id(l->l_codec, m->payload, m->len, &id, peek_why,
+                                 sizeof(peek_why)) != CODEC_OK)
+                return BAD_DEAD;
+        if (err == CODEC_ERR_UNKNOWN_SCHEMA || err == CODEC_ERR_UNKNOWN_TYPE) {
+                snprintf(why, why_size, "event at \"%s\" [%d] offset %" PRId64 " is of a schema "
+                         "this projector does not know (schema id %" PRId32 ": %s): stopping "
+                         "rather than skipping it; deploy a projector that knows it", topic,
+                         (int)m->partition, m->offset, id, codec_why);
+                return BAD_STOP;
+        }
+        lerr = schema_local(l, id, &local, peek_why, sizeof(peek_why));
+        if (lerr == CODEC_ERR_REGISTRY) {
+                snprintf(why, why_size, "%s", peek_why);
+                return BAD_REGISTRY;
+        }
+        if (lerr == CODEC_OK && local)
+                return BAD_DEAD;
+        snprintf(why, why_size, "event at \"%s\" [%d] offset %" PRId64 " is of a schema this "
+                 "projector does not know (schema id %" PRId32 " is %s%.300s%s, and the event does "
+                 "not decode: %s): stopping rather than skipping it; deploy a projector that knows it",
+                 topic, (int)m->partition, m->offset, id,
+                 lerr == CODEC_OK ? "not one of the schemas in " : "",
+                 lerr == CODEC_OK ? l->l_proc->p_conf->pc_schemas_dir : peek_why,
+                 lerr == CODEC_OK ? "/manifest.json" : "", codec_why);
+        return BAD_STOP;
 }
 
 static step_t pg_failed(pj_lane_t *l, pgx_err_t err, const char *what, const char *why) {
@@ -353,9 +434,9 @@ static step_t process_batch(pj_lane_t *l) {
         const char *topic = pr->p_topics.kt_events;
         size_t n = l->l_nmsgs, upto = n;
         size_t applied = 0, skipped = 0, dead = 0;
-        char why[1024], stop_reason[1600] = "";
+        char why[2048], stop_reason[2600] = "";
         const pj_writes_t *w;
-        bool stop_after = false, any_offset = false, kill = false;
+        bool stop_after = false, registry_down = false, any_offset = false, kill = false;
         pgx_err_t err;
         double t0;
 
@@ -378,16 +459,25 @@ static step_t process_batch(pj_lane_t *l) {
                         l->l_kind[i] = MSG_EVENT;
                         continue;
                 }
-                if (unknown_to_us(cerr, why)) {
-                        snprintf(stop_reason, sizeof(stop_reason),
-                                 "event at \"%s\" [%d] offset %" PRId64 " is of a schema this "
-                                 "projector does not know (%s): stopping rather than skipping it; "
-                                 "deploy a projector that knows it", topic, (int)m->partition,
-                                 m->offset, why);
+                switch (classify(l, m, cerr, why, sizeof(why))) {
+                case BAD_STOP:
+                        snprintf(stop_reason, sizeof(stop_reason), "%s", why);
                         upto = i;
                         stop_after = true;
                         break;
+                case BAD_REGISTRY:
+                        bg_log_warn("lane %d: the schema registry is unreachable (%s) at \"%s\" "
+                                    "[%d] offset %" PRId64 "; committing what came before, then "
+                                    "retrying from there", l->l_id, why, topic,
+                                    (int)m->partition, m->offset);
+                        upto = i;
+                        registry_down = true;
+                        break;
+                case BAD_DEAD:
+                        break;
                 }
+                if (stop_after || registry_down)
+                        break;
                 l->l_kind[i] = MSG_DEAD;
                 dead_letter(l, m, why);
                 dead++;
@@ -439,7 +529,7 @@ static step_t process_batch(pj_lane_t *l) {
         }
         for (int i = 0; i < l->l_nparts; i++) {
                 int p = l->l_parts[i];
-                if (!stop_after && l->l_eof[p] > l->l_next[p])
+                if (!stop_after && !registry_down && l->l_eof[p] > l->l_next[p])
                         l->l_next[p] = l->l_eof[p];
                 if (l->l_next[p] <= l->l_stored[p])
                         l->l_next[p] = -1;
@@ -489,6 +579,13 @@ static step_t process_batch(pj_lane_t *l) {
         if (stop_after) {
                 bg_log_error("%s", stop_reason);
                 return STEP_FATAL;
+        }
+        if (registry_down)
+                return STEP_REGISTRY;
+        if (n > 0 && l->l_registry_backoff_ms > 0) {
+                bg_log_info("lane %d: the schema registry answers again", l->l_id);
+                l->l_registry_backoff_ms = 0;
+                atomic_store(&l->l_registry_up, true);
         }
         return STEP_OK;
 }
@@ -543,6 +640,27 @@ static step_t recover(pj_lane_t *l) {
         return STEP_OK;
 }
 
+/* The schema registry did not answer: what came before the message is committed; wait
+ * (100 ms doubling to 5 s), then replay from the stored offsets. Unhealthy meanwhile. */
+static step_t registry_wait(pj_lane_t *l) {
+        int waited = 0;
+
+        atomic_store(&l->l_registry_up, false);
+        bg_counter_add(l->l_proc->m_recoveries, 1);
+        l->l_registry_backoff_ms = l->l_registry_backoff_ms == 0 ? 100
+                                   : l->l_registry_backoff_ms >= 2500 ? 5000
+                                   : l->l_registry_backoff_ms * 2;
+        while (waited < l->l_registry_backoff_ms && !stopping(l)) {
+                struct timespec pause = {0, 50 * 1000 * 1000};
+                nanosleep(&pause, NULL);
+                waited += 50;
+                atomic_store(&l->l_heartbeat_ms, bg_time_now_ms());
+        }
+        if (stopping(l))
+                return STEP_OK;
+        return assign_stored(l) == 0 ? STEP_OK : STEP_FATAL;
+}
+
 /* Projects until stopped, a fatal error, or (l_until_end) l_end is reached. */
 static void *lane_main(void *opaque) {
         pj_lane_t *l = opaque;
@@ -560,6 +678,8 @@ static void *lane_main(void *opaque) {
                 st = process_batch(l);
                 if (st == STEP_RETRY)
                         st = recover(l);
+                else if (st == STEP_REGISTRY)
+                        st = registry_wait(l);
                 if (st == STEP_FATAL) {
                         fatal = !*l->l_proc->p_stop;
                         break;
@@ -595,6 +715,10 @@ static bool health(void *opaque, char *why, size_t why_size) {
                         continue;
                 if (!atomic_load(&l->l_pg_up)) {
                         snprintf(why, why_size, "lane %d: PostgreSQL unreachable, reconnecting", i);
+                        return false;
+                }
+                if (!atomic_load(&l->l_registry_up)) {
+                        snprintf(why, why_size, "lane %d: schema registry unreachable, retrying", i);
                         return false;
                 }
                 if (age > 30000) {
@@ -666,6 +790,7 @@ static int lane_setup(pj_lane_t *l, char *errstr, size_t errstr_size) {
         if (err != PGX_OK)
                 return -1;
         atomic_store(&l->l_pg_up, true);
+        atomic_store(&l->l_registry_up, true);
         atomic_store(&l->l_heartbeat_ms, bg_time_now_ms());
         dlq_opts.kco_opaque = l;
         dlq_opts.kco_dr_msg_cb = on_dlq_delivery;
@@ -814,6 +939,8 @@ int pj_service_run(const pj_conf_t *conf, pj_mode_t mode, volatile sig_atomic_t 
             metrics_setup(pr, errstr, sizeof(errstr)) != 0 ||
             (pr->p_reg = codec_registry_from_env(conf->pc_schemas_dir, errstr,
                                                  sizeof(errstr))) == NULL ||
+            (pr->p_local = codec_registry_manifest_new(conf->pc_schemas_dir, errstr,
+                                                       sizeof(errstr))) == NULL ||
             (pr->p_nparts = partition_count(pr, errstr, sizeof(errstr))) < 0) {
                 bg_log_error("cannot start: %s", errstr);
                 goto out;
@@ -869,6 +996,7 @@ out:
                 lane_teardown(&pr->p_lanes[i]);
         free(pr->p_lanes);
         codec_registry_destroy(pr->p_reg);
+        codec_registry_destroy(pr->p_local);
         bg_admin_stop(pr->p_admin);
         bg_metrics_destroy(pr->p_metrics);
         free(pr);

@@ -58,6 +58,20 @@ pid_t pjt_start(pjt_t *t, const char *schema, const char *tag, char *const args[
 void pjt_log_path(const pjt_t *t, const char *tag, char *buf, size_t size);
 bool pjt_log_contains(const pjt_t *t, const char *tag, const char *needle);
 
+/* The admin port of the projector started with @tag (it binds port 0), read from its
+ * log; -1 until it has logged it. */
+int pjt_admin_port(const pjt_t *t, const char *tag);
+/* GET @path on the admin port of @tag: the HTTP status (0: no answer); the body into @body
+ * (may be NULL) when it fits. */
+int pjt_admin_get(const pjt_t *t, const char *tag, const char *path, char *body,
+                  size_t body_size);
+/* The value of the /metrics line of @tag starting with @series (e.g.
+ * "billing_projector_events_total{outcome=\"applied\"}"), or -1. */
+long long pjt_metric(const pjt_t *t, const char *tag, const char *series);
+
+/* The end of the events topic: the sum of every partition's high watermark. */
+long long pjt_log_end(pjt_t *t);
+
 /* Waits until the offsets stored in @schema reach the end of every partition. */
 bool pjt_wait_caught_up(pjt_t *t, const char *schema, int timeout_ms);
 /* Sum of the stored next offsets in @schema (0 when none or no schema). */

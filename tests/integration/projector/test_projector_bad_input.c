@@ -1,7 +1,11 @@
 /*
  * What the projector does with events it cannot apply:
- *   - bytes that do not decode go to the DLQ with a reason; the rest is applied;
- *   - an event of a schema it does not know stops it with a clear error, at that offset;
+ *   - bytes that do not decode go to the DLQ with a reason; the rest is applied; so does
+ *     an event that does not decode under the projector's own schema (garbage);
+ *   - an event of a schema it does not know stops it with a clear error, at that offset:
+ *     an unknown schema id, or a newer schema registered in the registry that only adds
+ *     an enum symbol (the event then fails as an out-of-range value);
+ *   - while the schema registry is unreachable it waits, unhealthy, and loses nothing;
  *   - an event whose seq skips one stops it, the account's earlier events applied;
  *   - events already applied (seq <= the stored seq) are skipped: a replayed log is
  *     harmless.
@@ -19,8 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "bg_cmd_harness.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
+#include "codec.h"
 #include "kc_conf.h"
 #include "pj_fixture.h"
 
@@ -146,6 +154,227 @@ static void unknown_schema_stops_the_projector(void **state) {
         pjt_destroy(t);
 }
 
+/* Keeps the last event's bytes instead of producing it. */
+typedef struct last_s {
+        uint8_t buf[4096];
+        size_t len;
+} last_t;
+
+static void keep_last(void *opaque, const bg_event_t *ev, const uint8_t *buf, size_t len) {
+        last_t *l = opaque;
+
+        (void)ev;
+        assert_true(len <= sizeof(l->buf));
+        memcpy(l->buf, buf, len);
+        l->len = len;
+}
+
+/* The bytes of a RoleGranted (a new member, role viewer, no previous role) of an account
+ * of its own that is never produced, encoded as the services encode (the manifest's
+ * event schema, under the id the registry gave it). The role's enum index is the byte
+ * before the last, the last one previous_role's null branch. */
+static void role_granted_bytes(pjt_t *t, last_t *out) {
+        static bg_command_t cmd;
+        pjg_account_t *c = pjg_account_new(t->pt_gen);
+        char why[256];
+
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = BG_CMD_CREATE_ACCOUNT;
+        snprintf(cmd.payload.create_account.name, BG_NAME_SIZE, "Never produced");
+        snprintf(cmd.payload.create_account.owner, BG_EMAIL_SIZE, "owner@example.com");
+        if (pjg_decide(t->pt_gen, c, &cmd, PJG_OWNER_ACTOR, keep_last, out, why, sizeof(why)) != 1)
+                fail_msg("%s", why);
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = BG_CMD_GRANT_ROLE;
+        snprintf(cmd.payload.grant_role.user, BG_EMAIL_SIZE, "dave@example.com");
+        cmd.payload.grant_role.role = BG_ROLE_VIEWER;
+        if (pjg_decide(t->pt_gen, c, &cmd, PJG_OWNER_ACTOR, keep_last, out, why, sizeof(why)) != 1)
+                fail_msg("%s", why);
+        assert_int_equal(out->buf[out->len - 2], 2 << 1);       /* viewer */
+        assert_int_equal(out->buf[out->len - 1], 0);            /* previous_role null */
+        pjg_account_destroy(c);
+}
+
+static int32_t schema_id_of(const uint8_t *msg) {
+        return (int32_t)(((uint32_t)msg[1] << 24) | ((uint32_t)msg[2] << 16) |
+                         ((uint32_t)msg[3] << 8) | (uint32_t)msg[4]);
+}
+
+static void set_schema_id(uint8_t *msg, int32_t id) {
+        msg[1] = (uint8_t)((uint32_t)id >> 24);
+        msg[2] = (uint8_t)((uint32_t)id >> 16);
+        msg[3] = (uint8_t)((uint32_t)id >> 8);
+        msg[4] = (uint8_t)id;
+}
+
+/* Registers, under a subject of the test's own (never the stack's: every encoder would
+ * switch to it), the manifest's event schema with one more Role symbol, "owner": a newer
+ * schema that a compatible producer could write. Its id; skips the test when the stack
+ * has no registry (the manifest is read-only). */
+static int32_t register_role_owner(pjt_t *t, codec_registry_t *reg) {
+        json_t *schema, *payload = NULL, *symbols;
+        json_error_t jerr;
+        char subject[200], errstr[512], *json;
+        int32_t id;
+
+        schema = json_load_file(BG_SCHEMAS_DIR "/event.v1.avsc", 0, &jerr);
+        assert_non_null(schema);
+        for (size_t i = 0; i < json_array_size(json_object_get(schema, "fields")); i++) {
+                json_t *f = json_array_get(json_object_get(schema, "fields"), i);
+                if (strcmp(json_string_value(json_object_get(f, "name")), "payload") == 0)
+                        payload = json_object_get(f, "type");
+        }
+        assert_non_null(payload);
+        /* payload[1] is RoleGranted, its field 1 "role" of type enum Role. */
+        symbols = json_object_get(json_object_get(json_array_get(json_object_get(
+                json_array_get(payload, 1), "fields"), 1), "type"), "symbols");
+        assert_int_equal(json_array_size(symbols), 3);
+        json_array_append_new(symbols, json_string("owner"));
+        json = json_dumps(schema, JSON_COMPACT);
+        json_decref(schema);
+        assert_non_null(json);
+        snprintf(subject, sizeof(subject), "%sevents-roles-v2-value", t->pt_prefix);
+        if (codec_registry_register(reg, subject, json, &id, errstr, sizeof(errstr)) != CODEC_OK) {
+                free(json);
+                if (strstr(errstr, "read-only") != NULL)
+                        skip();
+                fail_msg("cannot register the newer schema under \"%s\": %s", subject, errstr);
+        }
+        free(json);
+        return id;
+}
+
+static void newer_schema_with_a_new_enum_symbol_stops_the_projector(void **state) {
+        pjt_t *t = pjt_new("it-proj-newenum", 1, false);
+        pjg_account_t *a = pjg_account_new(t->pt_gen), *b = pjg_account_new(t->pt_gen);
+        char errstr[512], schema[64], key[37], needle[64], reason[512];
+        codec_registry_t *reg = bg_test_registry(errstr, sizeof(errstr));
+        int32_t newer;
+        last_t bad;
+        size_t before;
+        pid_t pid;
+
+        assert_non_null(reg);
+        newer = register_role_owner(t, reg);
+        role_granted_bytes(t, &bad);
+        assert_true(newer != schema_id_of(bad.buf));
+        set_schema_id(bad.buf, newer);
+        bad.buf[bad.len - 2] = 3 << 1;                  /* role "owner" */
+
+        story(t, a, pjt_emit, t);
+        before = t->pt_produced;
+        bg_uuid_format(pjg_account_id(a), key);
+        pjt_produce_raw(t, key, bad.buf, bad.len);
+        story(t, b, pjt_emit, t);
+        pjt_flush(t);
+        pjt_schema(t, schema);
+
+        pid = pjt_start(t, schema, "newenum", NULL, NULL);
+        assert_int_equal(wait_exit(pid, 60), 1);
+        snprintf(needle, sizeof(needle), "offset %zu is of a schema this projector does not know",
+                 before);
+        assert_true(pjt_log_contains(t, "newenum", needle));
+        snprintf(needle, sizeof(needle), "schema id %d is not one of the schemas", (int)newer);
+        assert_true(pjt_log_contains(t, "newenum", needle));
+        /* The log is JSON: the reason's quotes are escaped. */
+        assert_true(pjt_log_contains(t, "newenum", "unknown role \\\"owner\\\""));
+        assert_false(pjt_log_contains(t, "newenum", "dead-lettering"));
+        assert_int_equal(pjt_count(t, "SELECT count(*) FROM %s.audit_log", schema),
+                         (long long)before);
+        assert_int_equal(pjt_stored_total(t, schema), (long long)before);
+        assert_int_equal(read_dlq(t->pt_topics.kt_events_dlq, reason, sizeof(reason)), 0);
+
+        /* A restart stops at the same place: never skipped. */
+        pid = pjt_start(t, schema, "newenum2", NULL, NULL);
+        assert_int_equal(wait_exit(pid, 60), 1);
+        assert_true(pjt_log_contains(t, "newenum2", needle));
+        assert_int_equal(pjt_stored_total(t, schema), (long long)before);
+        codec_registry_destroy(reg);
+        pjg_account_destroy(a);
+        pjg_account_destroy(b);
+        pjt_destroy(t);
+}
+
+static void garbage_under_our_own_schema_is_dead_lettered(void **state) {
+        pjt_t *t = pjt_new("it-proj-ownbad", 1, false);
+        pjg_account_t *a = pjg_account_new(t->pt_gen), *b = pjg_account_new(t->pt_gen);
+        char schema[64], key[37], reason[512];
+        last_t enum4, uuid;
+        pid_t pid;
+
+        /* The same tampering as above, under the schema the projector was built with: a
+         * fourth Role symbol it does not have (the walk rejects the index) ... */
+        role_granted_bytes(t, &enum4);
+        enum4.buf[enum4.len - 2] = 3 << 1;
+        /* ... and event_id text that is not a UUID (an out-of-range value). */
+        role_granted_bytes(t, &uuid);
+        assert_int_equal(uuid.buf[5], 36 << 1);
+        uuid.buf[6] = 'x';
+
+        story(t, a, pjt_emit, t);
+        bg_uuid_format(pjg_account_id(a), key);
+        pjt_produce_raw(t, key, enum4.buf, enum4.len);
+        pjt_produce_raw(t, key, uuid.buf, uuid.len);
+        story(t, b, pjt_emit, t);
+        pjt_flush(t);
+        pjt_schema(t, schema);
+
+        pid = pjt_start(t, schema, "ownbad", NULL, NULL);
+        if (!pjt_wait_caught_up(t, schema, 60000))
+                fail_msg("the projector did not get past the damaged events");
+        assert_true(bg_proc_running(pid, NULL));
+        assert_int_equal(pjt_count(t, "SELECT count(*) FROM %s.audit_log", schema),
+                         (long long)t->pt_produced);
+        assert_int_equal(read_dlq(t->pt_topics.kt_events_dlq, reason, sizeof(reason)), 2);
+        assert_non_null(strstr(reason, "enum index 3 out of range"));
+        assert_false(pjt_log_contains(t, "ownbad", "does not know"));
+        bg_proc_stop(pid, SIGTERM, 10000);
+        pjg_account_destroy(a);
+        pjg_account_destroy(b);
+        pjt_destroy(t);
+}
+
+static void unreachable_registry_is_waited_for(void **state) {
+        pjt_t *t = pjt_new("it-proj-noreg", 1, false);
+        pjg_account_t *a = pjg_account_new(t->pt_gen);
+        char *no_registry[] = {"BILLING_SCHEMA_REGISTRY_URL=http://127.0.0.1:1/apis/ccompat/v7",
+                               NULL};
+        char schema[64], reason[512], health[256];
+        pid_t pid;
+        int status = 0;
+
+        story(t, a, pjt_emit, t);
+        pjt_flush(t);
+        pjt_schema(t, schema);
+
+        pid = pjt_start(t, schema, "noreg", NULL, no_registry);
+        for (int i = 0; i < 300 && !pjt_log_contains(t, "noreg", "schema registry is unreachable");
+             i++)
+                usleep(100 * 1000);
+        assert_true(pjt_log_contains(t, "noreg", "schema registry is unreachable"));
+        usleep(500 * 1000);
+        assert_true(bg_proc_running(pid, &status));
+        assert_int_equal(pjt_admin_get(t, "noreg", "/healthz", health, sizeof(health)), 503);
+        assert_non_null(strstr(health, "schema registry unreachable"));
+        assert_false(pjt_log_contains(t, "noreg", "does not know"));
+        assert_false(pjt_log_contains(t, "noreg", "dead-lettering"));
+        assert_int_equal(pjt_stored_total(t, schema), 0);
+        status = bg_proc_stop(pid, SIGTERM, 10000);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        /* With the registry back, nothing was lost. */
+        pid = pjt_start(t, schema, "noreg2", NULL, NULL);
+        if (!pjt_wait_caught_up(t, schema, 60000))
+                fail_msg("the projector did not catch up once the registry was back");
+        assert_int_equal(pjt_count(t, "SELECT count(*) FROM %s.audit_log", schema),
+                         (long long)t->pt_produced);
+        assert_int_equal(read_dlq(t->pt_topics.kt_events_dlq, reason, sizeof(reason)), 0);
+        bg_proc_stop(pid, SIGTERM, 10000);
+        pjg_account_destroy(a);
+        pjt_destroy(t);
+}
+
 /* Emits every event but seq 3. */
 static void emit_without_seq3(void *opaque, const bg_event_t *ev, const uint8_t *buf, size_t len) {
         if (ev->seq != 3)
@@ -232,6 +461,9 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(undecodable_bytes_are_dead_lettered),
                 cmocka_unit_test(unknown_schema_stops_the_projector),
+                cmocka_unit_test(newer_schema_with_a_new_enum_symbol_stops_the_projector),
+                cmocka_unit_test(garbage_under_our_own_schema_is_dead_lettered),
+                cmocka_unit_test(unreachable_registry_is_waited_for),
                 cmocka_unit_test(seq_gap_stops_the_projector),
                 cmocka_unit_test(replayed_events_are_skipped),
         };

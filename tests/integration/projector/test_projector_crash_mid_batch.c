@@ -82,12 +82,14 @@ static void killed_before_commit_mid_batch(void **state) {
 static void killed_at_arbitrary_moments(void **state) {
         pjt_t *t = pjt_new("it-proj-kill9", 4, false);
         char schema[64];
-        char *slow[] = {"BILLING_BATCH_MAX=200", "BILLING_BATCH_MS=20", NULL};
-        long long progress = 0;
+        char *slow[] = {"BILLING_BATCH_MAX=25", "BILLING_BATCH_MS=20", NULL};
+        long long progress = 0, end;
         pid_t pid;
-        int kills = 0;
+        int kills = 0, mid_stream = 0;
 
         pjt_produce_random(t, 80, 20000);
+        end = pjt_log_end(t);
+        assert_true(end >= (long long)t->pt_produced);
         pjt_schema(t, schema);
         srand((unsigned)getpid());
         while (kills < 5) {
@@ -99,11 +101,21 @@ static void killed_at_arbitrary_moments(void **state) {
                 assert_true(now >= progress);           /* never goes back */
                 progress = now;
                 kills++;
+                /* Killed with part of the log still to project (the stored offsets are
+                 * only ever written with the rows, so they were below the end when the
+                 * kill landed). */
+                if (now < end)
+                        mid_stream++;
+                print_message("kill %d at stored offsets %lld of %lld\n", kills, now, end);
                 /* The audit log always matches the stored seqs: nothing half applied. */
                 assert_int_equal(pjt_count(t, "SELECT count(*) FROM %s.audit_log", schema),
                                  pjt_count(t, "SELECT coalesce(sum(seq), 0) FROM %s.account_seq",
                                            schema));
         }
+        /* At least one kill must have landed mid-stream, or this tested nothing. */
+        if (mid_stream == 0)
+                fail_msg("none of the %d kills landed before the end of the log (%lld)", kills,
+                         end);
         pid = pjt_start(t, schema, "kill9-final", NULL, NULL);
         if (!pjt_wait_caught_up(t, schema, 120000))
                 fail_msg("the projector did not reach the end after %d kills", kills);

@@ -3,6 +3,11 @@
  * with backoff, resumes from the stored offsets, and ends with the same tables as a
  * projector that never saw the restart. Events keep arriving during the restart.
  *
+ * Each restart happens while the projector still has a backlog, with a batch in flight:
+ * the test holds an exclusive lock on the projector's audit_log (so its next commit
+ * waits), checks that the stored offsets are below the end of the log, and restarts
+ * PostgreSQL under both.
+ *
  * Restarts the stack's cluster (BILLING_PG_DATA, BILLING_PG_BIN) with pg_ctl as the
  * postgres user; run against a stack of the test run's own.
  */
@@ -34,23 +39,56 @@ static void restart_postgres(void) {
                 fail_msg("\"%s\" failed (%d)", cmd, rc);
 }
 
+/* Holds the projector before its next commit and returns its stored offsets, which stay
+ * there until the restart: an ACCESS EXCLUSIVE lock on its audit_log (every batch of
+ * events writes it) in an open transaction of the test's connection. */
+static long long hold_projector(pjt_t *t, const char *schema) {
+        char sql[256];
+        PGresult *res;
+
+        snprintf(sql, sizeof(sql), "BEGIN; LOCK TABLE %s.audit_log IN ACCESS EXCLUSIVE MODE",
+                 schema);
+        res = PQexec(t->pt_conn, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                fail_msg("\"%s\" failed: %s", sql, PQerrorMessage(t->pt_conn));
+        PQclear(res);
+        usleep(300 * 1000);             /* its next batch reaches the lock */
+        return pjt_stored_total(t, schema);
+}
+
+/* Restarts PostgreSQL while the projector is held mid-stream: the stored offsets must be
+ * below the end of the log then (it had a backlog), and not move before the restart. */
+static void restart_mid_stream(pjt_t *t, const char *schema) {
+        long long stored = hold_projector(t, schema), end = pjt_log_end(t);
+
+        if (stored <= 0 || stored >= end)
+                fail_msg("not mid-stream at the restart: stored offsets %lld, log end %lld",
+                         stored, end);
+        assert_int_equal(pjt_stored_total(t, schema), stored);
+        restart_postgres();
+        PQreset(t->pt_conn);            /* the restart ended the test's session too */
+        if (PQstatus(t->pt_conn) != CONNECTION_OK)
+                fail_msg("cannot reconnect to PostgreSQL: %s", PQerrorMessage(t->pt_conn));
+        print_message("restarted PostgreSQL at stored offsets %lld of %lld\n", stored, end);
+}
+
 static void projector_survives_a_postgres_restart(void **state) {
         pjt_t *t = pjt_new("it-proj-pgrestart", 3, true);
         char schema[64], clean[64];
-        char *slow[] = {"BILLING_BATCH_MAX=200", "BILLING_BATCH_MS=20", NULL};
+        char *slow[] = {"BILLING_BATCH_MAX=50", "BILLING_BATCH_MS=20", NULL};
         pid_t pid, pid2;
         int status;
 
         pjt_produce_random(t, 60, 15000);
         pjt_schema(t, schema);
         pid = pjt_start(t, schema, "live", NULL, slow);
-        for (int i = 0; i < 300 && pjt_stored_total(t, schema) == 0; i++)
-                usleep(100 * 1000);
+        for (int i = 0; i < 3000 && pjt_stored_total(t, schema) == 0; i++)
+                usleep(10 * 1000);
         assert_true(pjt_stored_total(t, schema) > 0);
 
-        restart_postgres();
+        restart_mid_stream(t, schema);
         pjt_produce_random(t, 30, 5000);            /* the log moves on meanwhile */
-        restart_postgres();                         /* and once more, mid-stream */
+        restart_mid_stream(t, schema);              /* and once more */
         pjt_produce_random(t, 30, 5000);
 
         if (!pjt_wait_caught_up(t, schema, 180000))

@@ -512,6 +512,166 @@ static void canonical_zeroes_hash_and_matches_wire(void **state) {
 }
 
 /*
+ * Newer event schemas than this build's, and whether a schema is one of the manifest's:
+ * ids 2 (the manifest's event schema, re-indented and with another doc, as a registry
+ * may store it), 3 (one more Role symbol) and 4 (one more payload type) of a registry of
+ * the test's own. A message of a newer schema that does not decode is told apart from
+ * garbage under our own schema by codec_registry_schema_is_local.
+ */
+
+typedef struct newer_reg_s {
+        char *json[5];                  /* by id; NULL: unknown */
+} newer_reg_t;
+
+static codec_err_t newer_by_id(void *opaque, int32_t id, char **json_out, char *errstr,
+                               size_t errstr_size) {
+        newer_reg_t *r = opaque;
+
+        if (id >= 0 && id < 5 && r->json[id] != NULL) {
+                *json_out = strdup(r->json[id]);
+                return *json_out ? CODEC_OK : CODEC_ERR_NOMEM;
+        }
+        snprintf(errstr, errstr_size, "unknown schema id %d", (int)id);
+        return CODEC_ERR_UNKNOWN_SCHEMA;
+}
+
+static codec_err_t newer_latest(void *opaque, const char *subject, int32_t *id_out,
+                                char *errstr, size_t errstr_size) {
+        snprintf(errstr, errstr_size, "no subject %s", subject);
+        return CODEC_ERR_UNKNOWN_SCHEMA;
+}
+
+static void newer_free(void *opaque) {
+        newer_reg_t *r = opaque;
+        for (int i = 0; i < 5; i++)
+                free(r->json[i]);
+        free(r);
+}
+
+/* The event schema's payload union. */
+static json_t *payload_union(json_t *schema) {
+        json_t *fields = json_object_get(schema, "fields");
+
+        for (size_t i = 0; i < json_array_size(fields); i++)
+                if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
+                           "payload") == 0)
+                        return json_object_get(json_array_get(fields, i), "type");
+        fail_msg("no payload union");
+        return NULL;
+}
+
+static void with_schema_id(uint8_t *msg, uint32_t id) {
+        msg[1] = (uint8_t)(id >> 24);
+        msg[2] = (uint8_t)(id >> 16);
+        msg[3] = (uint8_t)(id >> 8);
+        msg[4] = (uint8_t)id;
+}
+
+static void newer_event_schemas(void **state) {
+        static const codec_registry_ops_t ops = {
+                .schema_by_id = newer_by_id, .latest_id = newer_latest, .destroy = newer_free};
+        newer_reg_t *r = calloc(1, sizeof(*r));
+        json_t *schema, *role_symbols;
+        json_error_t jerr;
+        codec_registry_t *nreg, *down;
+        codec_t *ncodec;
+        const uint8_t *msg;
+        uint8_t *granted, *deleted;
+        size_t glen, dlen;
+        bool local = true;
+
+        assert_non_null(r);
+        schema = json_load_file(BG_SCHEMAS_DIR "/event.v1.avsc", 0, &jerr);
+        assert_non_null(schema);
+        json_object_set_new(schema, "doc", json_string("stored by a registry, re-indented"));
+        r->json[2] = json_dumps(schema, JSON_INDENT(3));
+        role_symbols = json_object_get(json_object_get(json_array_get(json_object_get(
+                json_array_get(payload_union(schema), 1), "fields"), 1), "type"), "symbols");
+        assert_int_equal(json_array_size(role_symbols), 3);
+        json_array_append_new(role_symbols, json_string("owner"));
+        r->json[3] = json_dumps(schema, JSON_COMPACT);
+        json_array_remove(role_symbols, 3);
+        assert_int_equal(json_array_size(payload_union(schema)), 13);
+        json_array_append_new(payload_union(schema),
+                              json_pack("{s:s, s:s, s:[{s:s, s:{s:s, s:s}}]}", "type", "record",
+                                        "name", "FutureEvent", "fields", "name", "billing_group_id",
+                                        "type", "type", "string", "logicalType", "uuid"));
+        r->json[4] = json_dumps(schema, JSON_COMPACT);
+        json_decref(schema);
+        nreg = codec_registry_new(&ops, r);
+        assert_non_null(nreg);
+        ncodec = codec_new(nreg, NULL, err, sizeof(err));
+        assert_non_null(ncodec);
+
+        /* Which schemas are the manifest's, whatever their ids. */
+        assert_int_equal(codec_registry_schema_is_local(reg, ID_EVENT, reg, &local, err,
+                                                        sizeof(err)), CODEC_OK);
+        assert_true(local);
+        assert_int_equal(codec_registry_schema_is_local(nreg, 2, reg, &local, err, sizeof(err)),
+                         CODEC_OK);
+        assert_true(local);
+        assert_int_equal(codec_registry_schema_is_local(nreg, 3, reg, &local, err, sizeof(err)),
+                         CODEC_OK);
+        assert_false(local);
+        assert_int_equal(codec_registry_schema_is_local(nreg, 4, reg, &local, err, sizeof(err)),
+                         CODEC_OK);
+        assert_false(local);
+        assert_int_equal(codec_registry_schema_is_local(nreg, 1, reg, &local, err, sizeof(err)),
+                         CODEC_ERR_UNKNOWN_SCHEMA);
+        assert_int_equal(codec_registry_schema_is_local(reg, 2, nreg, &local, err, sizeof(err)),
+                         CODEC_ERR_ARG);
+        down = codec_registry_http_new("http://127.0.0.1:1/", 2000, err, sizeof(err));
+        assert_non_null(down);
+        assert_int_equal(codec_registry_schema_is_local(down, 2, reg, &local, err, sizeof(err)),
+                         CODEC_ERR_REGISTRY);
+        codec_registry_destroy(down);
+
+        /* A RoleGranted of role viewer (2), no previous role: the role's index is the
+         * byte before the last (the null branch of previous_role). */
+        fx_event(&ev_in, BG_EVT_ROLE_GRANTED);
+        ev_in.payload.role_granted.role = BG_ROLE_VIEWER;
+        ev_in.payload.role_granted.previous_role = BG_ROLE_NONE;
+        assert_int_equal(codec_encode_event(codec, &ev_in, &msg, &glen, err, sizeof(err)),
+                         CODEC_OK);
+        granted = dup_msg(msg, glen);
+        assert_int_equal(granted[glen - 2], 2 << 1);
+        assert_int_equal(granted[glen - 1], 0);
+        /* Written with schema 3, it decodes ... */
+        with_schema_id(granted, 3);
+        assert_int_equal(codec_decode_event(ncodec, granted, glen, &ev_out, err, sizeof(err)),
+                         CODEC_OK);
+        assert_int_equal(ev_out.payload.role_granted.role, BG_ROLE_VIEWER);
+        /* ... but not with the new role: a value this build cannot represent. */
+        granted[glen - 2] = 3 << 1;
+        assert_int_equal(codec_decode_event(ncodec, granted, glen, &ev_out, err, sizeof(err)),
+                         CODEC_ERR_INVALID);
+        assert_string_equal(err, "unknown role \"owner\" in field 'payload.role'");
+        /* The same bytes under the manifest's schema are garbage (no fourth symbol). */
+        with_schema_id(granted, ID_EVENT);
+        assert_int_equal(codec_decode_event(codec, granted, glen, &ev_out, err, sizeof(err)),
+                         CODEC_ERR_MALFORMED);
+
+        /* A BillingGroupDeleted (branch 6: one UUID) moved to FutureEvent (13) under
+         * schema 4: a type this build does not know, with a code of its own. */
+        fx_event(&ev_in, BG_EVT_BILLING_GROUP_DELETED);
+        assert_int_equal(codec_encode_event(codec, &ev_in, &msg, &dlen, err, sizeof(err)),
+                         CODEC_OK);
+        deleted = dup_msg(msg, dlen);
+        assert_int_equal(deleted[dlen - 38], 6 << 1);
+        deleted[dlen - 38] = 13 << 1;
+        with_schema_id(deleted, 4);
+        assert_int_equal(codec_decode_event(ncodec, deleted, dlen, &ev_out, err, sizeof(err)),
+                         CODEC_ERR_UNKNOWN_TYPE);
+        assert_string_equal(err, "unknown event type \"FutureEvent\"");
+        assert_string_equal(codec_err2str(CODEC_ERR_UNKNOWN_TYPE), "unknown type");
+
+        free(granted);
+        free(deleted);
+        codec_destroy(ncodec);
+        codec_registry_destroy(nreg);
+}
+
+/*
  * Schema evolution, through a registry of the test's own (the ops seam): v2 of the
  * command schema adds a field with a default and a new command type at the end of the
  * payload union.
@@ -613,7 +773,7 @@ static void schema_evolution(void **state) {
         assert_int_equal(v2msg[len - 1 - 37 - 1], 9 << 1);
         v2msg[len - 1 - 37 - 1] = 12 << 1;
         assert_int_equal(codec_decode_command(ecodec, v2msg, len, &cmd_out, err, sizeof(err)),
-                         CODEC_ERR_INVALID);
+                         CODEC_ERR_UNKNOWN_TYPE);
         assert_string_equal(err, "unknown command type \"FutureCommand\"");
 
         free(v1msg);
@@ -1332,6 +1492,7 @@ int main(void) {
                 cmocka_unit_test(matches_other_implementation),
                 cmocka_unit_test(canonical_zeroes_hash_and_matches_wire),
                 cmocka_unit_test(schema_evolution),
+                cmocka_unit_test(newer_event_schemas),
                 cmocka_unit_test(rejects_truncated_messages),
                 cmocka_unit_test(rejects_bad_framing_and_schema_ids),
                 cmocka_unit_test(rejects_oversize_messages),
