@@ -1,5 +1,6 @@
 #include "kc_topics.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,15 +107,49 @@ int kc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
         return n;
 }
 
+static bool leader_moving(rd_kafka_resp_err_t err) {
+        return err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+               err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+               err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+}
+
 rd_kafka_resp_err_t kc_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                   int64_t *lo, int64_t *hi, int timeout_ms) {
         rd_kafka_resp_err_t err;
 
         for (int attempt = 0;; attempt++) {
                 err = rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
-                if (attempt >= 50 || (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
-                                      err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-                                      err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
+                if (attempt >= 50 || !leader_moving(err))
+                        return err;
+                usleep(200 * 1000);
+        }
+}
+
+rd_kafka_resp_err_t kc_end_offsets(rd_kafka_t *rk, const char *topic, int nparts,
+                                   int64_t *end, int timeout_ms) {
+        rd_kafka_resp_err_t err;
+
+        for (int attempt = 0;; attempt++) {
+                rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
+
+                for (int p = 0; p < nparts; p++)
+                        rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+                            RD_KAFKA_OFFSET_END;
+                err = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+                for (int i = 0; i < parts->cnt && err == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+                        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+
+                        if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                                err = tp->err;
+                        else if (tp->partition < 0 || tp->partition >= nparts || tp->offset < 0)
+                                err = RD_KAFKA_RESP_ERR__BAD_MSG;
+                        else
+                                end[tp->partition] = tp->offset;
+                }
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt != nparts)
+                        err = RD_KAFKA_RESP_ERR__BAD_MSG;
+                rd_kafka_topic_partition_list_destroy(parts);
+                if (attempt >= 50 || !leader_moving(err))
                         return err;
                 usleep(200 * 1000);
         }

@@ -50,4 +50,11 @@ int kc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
 rd_kafka_resp_err_t kc_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                   int64_t *lo, int64_t *hi, int timeout_ms);
 
+/* The end offsets of partitions 0 .. @nparts - 1 of @topic in one ListOffsets round trip
+ * (kc_watermarks asks for both watermarks of one partition: two requests a partition).
+ * The end is what @rk's isolation.level sees (its default, read_committed: the last
+ * stable offset). "Not leader" answers are retried as kc_watermarks does. */
+rd_kafka_resp_err_t kc_end_offsets(rd_kafka_t *rk, const char *topic, int nparts,
+                                   int64_t *end, int timeout_ms);
+
 #endif /* KC_TOPICS_H */

@@ -244,15 +244,12 @@ static bool events_catch_up(inv_svc_t *s, int timeout_ms, volatile sig_atomic_t 
         int64_t target[MAX_PARTITIONS];
         int64_t deadline = bg_time_mono_ms() + timeout_ms, last_log = bg_time_mono_ms();
 
-        for (int p = 0; p < s->s_nevents; p++) {
-                int64_t lo, hi;
-                /* Asked through the producer: the consumer's connection may be parked in a
-                 * long-poll fetch (fetch.wait.max.ms) that would delay the answer. */
-                if (kc_watermarks(s->s_dlq, s->s_topics.kt_events, p, &lo, &hi,
-                                  KAFKA_TIMEOUT_MS) != 0)
-                        return false;
-                target[p] = hi;
-        }
+        /* Asked through the producer: the consumer's connection may be parked in a
+         * long-poll fetch (fetch.wait.max.ms) that would delay the answer. One round trip
+         * for every partition: this is paid once a batch. */
+        if (kc_end_offsets(s->s_dlq, s->s_topics.kt_events, s->s_nevents, target,
+                           KAFKA_TIMEOUT_MS) != 0)
+                return false;
         for (;;) {
                 bool done = true;
                 rd_kafka_message_t *m;
