@@ -380,7 +380,10 @@ size_t hc_with_schema_id(hc_corpus_t *c, const hc_src_t *src, int32_t id, const 
 }
 
 size_t hc_unknown_schema_ids(hc_corpus_t *c, const hc_src_t *src) {
-        static const int32_t ids[] = {0, 17, 999999, 0x7fffffff, -1};
+        /* Ids no registry here hands out: a small one like 17 belongs to a real schema
+         * once the test suites have registered enough of theirs on one registry (the
+         * events corpus then found its "unknown" id 17 decoding as an event). */
+        static const int32_t ids[] = {0, 999999, 0x7fffffff, -1};
 
         for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
                 hc_with_schema_id(c, src, ids[i], "unknown");
