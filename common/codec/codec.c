@@ -357,6 +357,15 @@ codec_err_t codec_decode_walk(codec_t *c, codec_kind_t kind, const void *buf, si
         return decode_check(c, kind, buf, len, sp, errstr, errstr_size);
 }
 
+codec_err_t codec_decode_frame(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
+                               codec_schema_t **sp, char *errstr, size_t errstr_size) {
+        if (c == NULL || buf == NULL) {
+                snprintf(errstr, errstr_size, "no codec or message");
+                return CODEC_ERR_ARG;
+        }
+        return frame_check(c, kind, buf, len, sp, errstr, errstr_size);
+}
+
 codec_err_t codec_decode_begin(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
                                codec_schema_t **sp, char *errstr, size_t errstr_size) {
         const uint8_t *p = buf;

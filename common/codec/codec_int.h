@@ -64,6 +64,11 @@ codec_err_t codec_decode_begin(codec_t *c, codec_kind_t kind, const void *buf, s
 codec_err_t codec_decode_walk(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
                               codec_schema_t **sp, char *errstr, size_t errstr_size);
 
+/* Only the first part of codec_decode_walk: size, framing, schema id and record kind, with
+ * the same codes and reasons; no walk. */
+codec_err_t codec_decode_frame(codec_t *c, codec_kind_t kind, const void *buf, size_t len,
+                               codec_schema_t **sp, char *errstr, size_t errstr_size);
+
 /* The latest schema of @kind, its value reset and ready to fill. */
 codec_err_t codec_encode_begin(codec_t *c, codec_kind_t kind, codec_schema_t **sp,
                                char *errstr, size_t errstr_size);
@@ -227,6 +232,18 @@ codec_err_t codec_e_profile_patch(codec_ctx_t *x, avro_value_t *rec,
 typedef struct codec_usage_plan_s codec_usage_plan_t;
 codec_usage_plan_t *codec_usage_plan_new(avro_schema_t schema);   /* NULL: out of memory */
 void codec_usage_plan_destroy(codec_usage_plan_t *plan);          /* NULL-safe */
+
+/* codec_decode_usage is the fused fast path (one pass over the bytes, only for a writer
+ * schema whose root fields are exactly ours) and, when that gives up, the walker and the
+ * direct field readers. Each half on its own, for the differential test and the fuzz
+ * target: */
+/* The walker and the field readers: the codes and reasons of codec_decode_usage. */
+codec_err_t codec_decode_usage_walked(codec_t *c, const void *buf, size_t len,
+                                      codec_usage_t *out, char *errstr, size_t errstr_size);
+/* The fast path alone: true when it decoded the message (then codec_decode_usage_walked
+ * succeeds too, with the same *out), false when it gave up (for any reason: framing,
+ * another writer schema, a value refused, or only something it does not handle). */
+bool codec_decode_usage_fast(codec_t *c, const void *buf, size_t len, codec_usage_t *out);
 
 /* The avro-c generic decoder of usage records that codec_decode_usage replaced, same
  * contract: kept as the reference for the differential test, the fuzz oracle and the

@@ -72,6 +72,7 @@ typedef struct ufield_s {
 
 struct codec_usage_plan_s {
         ufield_t f[UF__COUNT];
+        bool fast;                    /* the writer's root fields are ours: see usage_fast */
 };
 
 static avro_schema_t resolve(avro_schema_t s) {
@@ -97,6 +98,55 @@ static int symbol_value(ufield_id_t id, const char *sym) {
         if (id == UF_CURRENCY)
                 return (int)bg_currency_from_name(sym);
         return 0;
+}
+
+/* The type each of our fields has in our own schema (usage-record.v1.avsc); unions are
+ * ["null", "bytes"], enums have only symbols we know, maps have string values. */
+static const avro_type_t our_types[UF__COUNT] = {
+        [UF_USAGE_ID] = AVRO_STRING,       [UF_PROJECT_ID] = AVRO_STRING,
+        [UF_SERVICE_NAME] = AVRO_STRING,   [UF_SERVICE_TYPE] = AVRO_STRING,
+        [UF_SERVICE_PLAN] = AVRO_STRING,   [UF_LINE_TYPE] = AVRO_ENUM,
+        [UF_QUANTITY] = AVRO_BYTES,        [UF_UNIT] = AVRO_STRING,
+        [UF_UNIT_PRICE] = AVRO_UNION,      [UF_AMOUNT] = AVRO_UNION,
+        [UF_CURRENCY] = AVRO_ENUM,         [UF_TIMESTAMP_BEGIN] = AVRO_INT64,
+        [UF_TIMESTAMP_END] = AVRO_INT64,   [UF_TAGS] = AVRO_MAP,
+};
+
+/* Whether @schema's root fields are exactly ours, in our order, with our types: then
+ * every message of it can be read in one pass by usage_fast. Decided once per writer
+ * schema, when its plan is made. */
+static bool plan_is_fast(const codec_usage_plan_t *plan, avro_schema_t schema) {
+        if (avro_schema_record_size(schema) != UF__COUNT)
+                return false;
+        for (int i = 0; i < UF__COUNT; i++) {
+                const ufield_t *f = &plan->f[i];
+
+                if (f->index != i || f->type != our_types[i])
+                        return false;
+                switch (f->type) {
+                case AVRO_UNION:
+                        if (f->n_branches != 2 || f->branches[0] != AVRO_NULL ||
+                            f->branches[1] != AVRO_BYTES)
+                                return false;
+                        break;
+                case AVRO_ENUM:
+                        /* Every symbol known (usage_fast takes one-byte indexes only,
+                         * 0 to 63, and gives up on others). */
+                        if (f->n_symbols == 0)
+                                return false;
+                        for (size_t k = 0; k < f->n_symbols; k++)
+                                if (f->symbols[k] == 0)
+                                        return false;
+                        break;
+                case AVRO_MAP:
+                        if (f->values != AVRO_STRING)
+                                return false;
+                        break;
+                default:
+                        break;
+                }
+        }
+        return true;
 }
 
 codec_usage_plan_t *codec_usage_plan_new(avro_schema_t schema) {
@@ -149,6 +199,7 @@ codec_usage_plan_t *codec_usage_plan_new(avro_schema_t schema) {
                         break;
                 }
         }
+        plan->fast = plan_is_fast(plan, schema);
         return plan;
 
 out_free_plan:
@@ -439,8 +490,224 @@ static codec_err_t d_field(codec_ctx_t *x, const codec_schema_t *s, const uint8_
         return CODEC_OK;
 }
 
+/*
+ * The fused fast path: when the writer schema is ours (plan->fast), the whole body in one
+ * pass, straight from the bytes, without the walker. It either decodes the message
+ * exactly as the walker and the field readers above would (true), or gives up (false)
+ * and the caller runs them, which then produce the code and the reason. So it has no
+ * reasons of its own and is free to give up on whatever it would rather not reproduce:
+ * anything the walker or the checks refuse, but also non-minimal varints for enum
+ * indexes and union branches, negative map block counts, tag keys with a NUL byte,
+ * repeated tag keys, more than CODEC_TAGS_MAX map entries. What it must never do: read
+ * outside [p, end), or accept a message the other path refuses, or decode one
+ * differently. On giving up, *out is partly written (unspecified, as on any failure).
+ */
+
+/* A long varint as the walker takes it: at most 10 bytes, the 10th at most 1. */
+static inline bool fast_long(const uint8_t **pp, const uint8_t *end, int64_t *out) {
+        const uint8_t *p = *pp;
+        uint64_t v = 0;
+
+        for (unsigned i = 0; i < 10; i++) {
+                uint8_t b;
+
+                if (p == end)
+                        return false;
+                b = *p++;
+                if (i == 9 && b > 1)
+                        return false;
+                v |= (uint64_t)(b & 0x7f) << (7 * i);
+                if (!(b & 0x80)) {
+                        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+                        *pp = p;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* A length prefix and that many bytes, all within [*pp, end). */
+static inline bool fast_blob(const uint8_t **pp, const uint8_t *end, const uint8_t **s,
+                             size_t *n) {
+        const uint8_t *p = *pp;
+        int64_t len;
+
+        if (p < end && *p < 0x80) {           /* one-byte length: 0 to 63 */
+                len = (int64_t)((*p >> 1) ^ (~(*p & 1u) + 1u));
+                p++;
+        } else if (!fast_long(&p, end, &len)) {
+                return false;
+        }
+        if (len < 0 || (uint64_t)len > (uint64_t)(end - p))
+                return false;
+        *s = p;
+        *n = (size_t)len;
+        *pp = p + len;
+        return true;
+}
+
+/* A string into @dst as codec_d_str_raw copies it: UTF-8 (the walker), no NUL, shorter
+ * than @dst_size. */
+static inline bool fast_str(const uint8_t **pp, const uint8_t *end, char *dst,
+                            size_t dst_size) {
+        const uint8_t *s;
+        size_t n;
+
+        if (!fast_blob(pp, end, &s, &n) || n >= dst_size ||
+            (n > 0 && memchr(s, '\0', n) != NULL) || !codec_utf8_valid(s, n))
+                return false;
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+        return true;
+}
+
+static inline bool fast_uuid(const uint8_t **pp, const uint8_t *end, bg_uuid_t *out) {
+        const uint8_t *s;
+        size_t n;
+
+        return fast_blob(pp, end, &s, &n) && codec_utf8_valid(s, n) &&
+               bg_uuid_parse((const char *)s, n, out);
+}
+
+static inline bool fast_decimal(const uint8_t **pp, const uint8_t *end, int64_t *out) {
+        codec_ctx_t quiet = {.errstr = NULL, .errstr_size = 0};
+        const uint8_t *s;
+        size_t n;
+
+        return fast_blob(pp, end, &s, &n) &&
+               codec_d_decimal_raw(&quiet, NULL, s, n, out) == CODEC_OK;
+}
+
+/* ["null", bytes (decimal)]: branch byte 0 or 2 (zig-zag 0 and 1). */
+static inline bool fast_opt_decimal(const uint8_t **pp, const uint8_t *end, int64_t *out,
+                                    bool *present) {
+        if (*pp == end)
+                return false;
+        switch (*(*pp)++) {
+        case 0:
+                return true;
+        case 2:
+                *present = true;
+                return fast_decimal(pp, end, out);
+        default:
+                return false;
+        }
+}
+
+/* An enum index in one byte, to our value (the plan knows every symbol). */
+static inline bool fast_enum(const uint8_t **pp, const uint8_t *end, const ufield_t *f,
+                             int *value) {
+        uint8_t b;
+
+        if (*pp == end)
+                return false;
+        b = *(*pp)++;
+        if (b & 0x81)                         /* more bytes follow, or negative */
+                return false;
+        if ((size_t)(b >> 1) >= f->n_symbols)
+                return false;
+        *value = f->symbols[b >> 1];
+        return true;
+}
+
+static bool usage_fast(const codec_usage_plan_t *plan, const uint8_t *p, size_t len,
+                       codec_usage_t *out) {
+        const uint8_t *const end = p + len;
+        struct {
+                const uint8_t *k, *v;
+                size_t klen, vlen;
+        } ent[CODEC_TAGS_MAX];
+        size_t n = 0;
+        int v;
+
+        memset(out, 0, offsetof(codec_usage_t, tags));
+        if (!fast_uuid(&p, end, &out->usage_id) || !fast_uuid(&p, end, &out->project_id) ||
+            !fast_str(&p, end, out->service_name, sizeof(out->service_name)) ||
+            !fast_str(&p, end, out->service_type, sizeof(out->service_type)) ||
+            !fast_str(&p, end, out->service_plan, sizeof(out->service_plan)) ||
+            !fast_enum(&p, end, &plan->f[UF_LINE_TYPE], &v))
+                return false;
+        out->line_type = (codec_line_type_t)v;
+        if (!fast_decimal(&p, end, &out->quantity) ||
+            !fast_str(&p, end, out->unit, sizeof(out->unit)) ||
+            !fast_opt_decimal(&p, end, &out->unit_price, &out->has_unit_price) ||
+            !fast_opt_decimal(&p, end, &out->amount, &out->has_amount) ||
+            !fast_enum(&p, end, &plan->f[UF_CURRENCY], &v))
+                return false;
+        out->currency = (bg_currency_t)v;
+        if (!fast_long(&p, end, &out->timestamp_begin) ||
+            !fast_long(&p, end, &out->timestamp_end))
+                return false;
+        /* The tags: positive block counts, at most CODEC_TAGS_MAX entries in all, keys of
+         * 1 to CODEC_TAG_KEY_MAX bytes without NUL, each key once, values that fit. */
+        for (;;) {
+                int64_t count;
+
+                if (!fast_long(&p, end, &count) || count < 0 ||
+                    (uint64_t)count > CODEC_TAGS_MAX - n)
+                        return false;
+                if (count == 0)
+                        break;
+                for (int64_t i = 0; i < count; i++, n++) {
+                        if (!fast_blob(&p, end, &ent[n].k, &ent[n].klen) ||
+                            ent[n].klen == 0 || ent[n].klen > CODEC_TAG_KEY_MAX ||
+                            memchr(ent[n].k, '\0', ent[n].klen) != NULL ||
+                            !codec_utf8_valid(ent[n].k, ent[n].klen))
+                                return false;
+                        for (size_t j = 0; j < n; j++)
+                                if (ent[j].klen == ent[n].klen &&
+                                    memcmp(ent[j].k, ent[n].k, ent[n].klen) == 0)
+                                        return false;
+                        if (!fast_blob(&p, end, &ent[n].v, &ent[n].vlen) ||
+                            ent[n].vlen > CODEC_TAG_VALUE_MAX ||
+                            (ent[n].vlen > 0 && memchr(ent[n].v, '\0', ent[n].vlen) != NULL) ||
+                            !codec_utf8_valid(ent[n].v, ent[n].vlen))
+                                return false;
+                }
+        }
+        if (p != end)
+                return false;
+        for (size_t j = 0; j < n; j++) {
+                memcpy(out->tags[j].key, ent[j].k, ent[j].klen);
+                out->tags[j].key[ent[j].klen] = '\0';
+                memcpy(out->tags[j].value, ent[j].v, ent[j].vlen);
+                out->tags[j].value[ent[j].vlen] = '\0';
+        }
+        out->n_tags = n;
+        return true;
+}
+
+bool codec_decode_usage_fast(codec_t *c, const void *buf, size_t len, codec_usage_t *out) {
+        codec_schema_t *s;
+        char e[256];
+
+        if (out == NULL ||
+            codec_decode_frame(c, CODEC_KIND_USAGE, buf, len, &s, e, sizeof(e)) != CODEC_OK ||
+            s->usage == NULL || !s->usage->fast)
+                return false;
+        return usage_fast(s->usage, (const uint8_t *)buf + CODEC_HEADER_SIZE,
+                          len - CODEC_HEADER_SIZE, out);
+}
+
 codec_err_t codec_decode_usage(codec_t *c, const void *buf, size_t len, codec_usage_t *out,
                                char *errstr, size_t errstr_size) {
+        codec_schema_t *s;
+        codec_err_t err;
+
+        if (out == NULL) {
+                snprintf(errstr, errstr_size, "no output");
+                return CODEC_ERR_ARG;
+        }
+        TRY(codec_decode_frame(c, CODEC_KIND_USAGE, buf, len, &s, errstr, errstr_size));
+        if (s->usage != NULL && s->usage->fast &&
+            usage_fast(s->usage, (const uint8_t *)buf + CODEC_HEADER_SIZE,
+                       len - CODEC_HEADER_SIZE, out))
+                return CODEC_OK;
+        return codec_decode_usage_walked(c, buf, len, out, errstr, errstr_size);
+}
+
+codec_err_t codec_decode_usage_walked(codec_t *c, const void *buf, size_t len,
+                                      codec_usage_t *out, char *errstr, size_t errstr_size) {
         codec_ctx_t x = {.errstr = errstr, .errstr_size = errstr_size};
         const uint8_t *body;
         codec_schema_t *s;

@@ -4,8 +4,8 @@
 #include "codec_int.h"
 
 static const codec_kind_t fuzz_kind = CODEC_KIND_USAGE;
-static codec_usage_t a, b;
-static char fuzz_err_generic[512];
+static codec_usage_t a, b, f;
+static char fuzz_err_generic[512], fuzz_err_walked[512];
 
 static void fuzz_message(const uint8_t *msg, size_t len) {
         const uint8_t *out;
@@ -25,6 +25,32 @@ static void fuzz_message(const uint8_t *msg, size_t len) {
         }
         if (e == CODEC_OK && memcmp(&a, &b, sizeof(a)) != 0)
                 fuzz_die("usage decoders decode differently");
+        /* The fused fast path against the walked path behind it: a fast success is a
+         * walked success with the same struct; codec_decode_usage is the walked path's
+         * code and reason whatever the fast path did. */
+        {
+                codec_err_t ew;
+                bool fast;
+
+                memset(&f, 0, sizeof(f));
+                fast = codec_decode_usage_fast(fuzz_codec, msg, len, &f);
+                memset(&b, 0, sizeof(b));
+                ew = codec_decode_usage_walked(fuzz_codec, msg, len, &b, fuzz_err_walked,
+                                               sizeof(fuzz_err_walked));
+                if (fast && ew != CODEC_OK) {
+                        fprintf(stderr, "walked path: %s\n", fuzz_err_walked);
+                        fuzz_die("fast path accepts what the walked path refuses");
+                }
+                if (fast && memcmp(&f, &b, sizeof(f)) != 0)
+                        fuzz_die("fast and walked paths decode differently");
+                if (ew != e || (e != CODEC_OK && strcmp(fuzz_err, fuzz_err_walked) != 0)) {
+                        fprintf(stderr, "walked: %d %s; decode: %d %s\n", ew, fuzz_err_walked,
+                                e, fuzz_err);
+                        fuzz_die("codec_decode_usage differs from the walked path");
+                }
+                if (e == CODEC_OK && memcmp(&a, &b, sizeof(a)) != 0)
+                        fuzz_die("codec_decode_usage and the walked path decode differently");
+        }
         /* The invoicer's prefetch hint: any bytes, and the decoder's id when it reads one. */
         {
                 bg_uuid_t peeked;

@@ -67,6 +67,9 @@ static const char link_schema[] =
         "{\"name\":\"tags\",\"type\":{\"type\":\"map\",\"values\":[\"null\",\"string\"]}}]}";
 
 static codec_registry_t *manifest;
+static codec_usage_t u_fast, u_walk;
+static char err_walk[512];
+static size_t n_fast, n_fast_gave_up;
 static codec_registry_t *reg;
 static codec_t *codec;
 static char err_new[512], err_old[512];
@@ -408,10 +411,50 @@ static void assert_usage_equal(const codec_usage_t *a, const codec_usage_t *b) {
 
 static size_t n_ok, n_invalid, n_malformed, n_other;
 
+/* The fused fast path against the walker and field readers it sits in front of: when it
+ * decodes, they must too, to the same struct; codec_decode_usage must give the walked
+ * path's code, reason and struct whatever the fast path did. Returns whether the fast
+ * path decoded @msg. */
+static bool differ_fast(const uint8_t *msg, size_t len) {
+        codec_err_t e_walk, e_all;
+        bool fast;
+
+        memset(&u_fast, 0xa5, sizeof(u_fast));
+        memset(&u_walk, 0x5a, sizeof(u_walk));
+        fast = codec_decode_usage_fast(codec, msg, len, &u_fast);
+        e_walk = codec_decode_usage_walked(codec, msg, len, &u_walk, err_walk,
+                                           sizeof(err_walk));
+        if (fast && e_walk != CODEC_OK) {
+                fprintf(stderr, "fast path decoded what the walked path refuses (%d: %s): ",
+                        e_walk, err_walk);
+                hexdump(msg, len);
+        }
+        if (fast) {
+                assert_int_equal(e_walk, CODEC_OK);
+                assert_usage_equal(&u_fast, &u_walk);
+                /* Byte for byte up to the tags (padding and string tails included). */
+                assert_memory_equal(&u_fast, &u_walk, offsetof(codec_usage_t, tags));
+                n_fast++;
+        } else {
+                n_fast_gave_up++;
+        }
+        memset(&u_fast, 0x3c, sizeof(u_fast));
+        e_all = codec_decode_usage(codec, msg, len, &u_fast, err_new, sizeof(err_new));
+        assert_int_equal(e_all, e_walk);
+        if (e_all == CODEC_OK) {
+                assert_usage_equal(&u_fast, &u_walk);
+                assert_memory_equal(&u_fast, &u_walk, offsetof(codec_usage_t, tags));
+        } else {
+                assert_string_equal(err_new, err_walk);
+        }
+        return fast;
+}
+
 /* Decodes @msg both ways and requires the same outcome; returns the code. */
 static codec_err_t differ(const uint8_t *msg, size_t len) {
         codec_err_t e_new, e_old;
 
+        differ_fast(msg, len);
         memset(&u_new, 0xa5, sizeof(u_new));
         memset(&u_old, 0x5a, sizeof(u_old));
         e_new = codec_decode_usage(codec, msg, len, &u_new, err_new, sizeof(err_new));
@@ -666,6 +709,251 @@ static void avro_c_quirks_are_kept(void **state) {
         assert_string_equal(u_new.tags[1].value, "y");
 }
 
+/*
+ * The fused fast path (codec_decode_usage_fast) against the walked path
+ * (codec_decode_usage_walked); differ() above also runs differ_fast on every message.
+ */
+
+/* A random valid record: 0 to 32 tags with unicode keys and values, optional prices
+ * null or present, every line type and currency, extreme numbers now and then. */
+static void gen_struct(codec_usage_t *u) {
+        memset(u, 0, sizeof(*u));
+        for (int k = 0; k < 16; k++) {
+                u->usage_id.b[k] = (uint8_t)rnd(256);
+                u->project_id.b[k] = (uint8_t)rnd(256);
+        }
+        gen_field(u->service_name, sizeof(u->service_name));
+        gen_field(u->service_type, sizeof(u->service_type));
+        gen_field(u->service_plan, sizeof(u->service_plan));
+        gen_field(u->unit, sizeof(u->unit));
+        u->n_tags = chance(20) ? CODEC_TAGS_MAX - rnd(2) : rnd(CODEC_TAGS_MAX + 1);
+        for (size_t t = 0; t < u->n_tags; t++) {
+                char k[CODEC_TAG_KEY_MAX + 1];
+                int kn = snprintf(k, sizeof(k), "%zu:", t);   /* unique */
+
+                k[kn + gen_text(k + kn, 20, sizeof(k) - 1 - (size_t)kn, true)] = '\0';
+                memcpy(u->tags[t].key, k, sizeof(k));
+                gen_field(u->tags[t].value, chance(10) ? sizeof(u->tags[t].value) : 40);
+        }
+        u->line_type = (codec_line_type_t)(1 + rnd(CODEC_LINE__COUNT - 1));
+        u->quantity = chance(10) ? (chance(50) ? 1 : -1) * CODEC_DECIMAL_MAX
+                                 : (int64_t)rnd(UINT32_MAX) * (int64_t)rnd(100000);
+        u->has_unit_price = chance(50);
+        u->unit_price = u->has_unit_price ? (int64_t)rnd(UINT32_MAX) - INT32_MAX : 0;
+        u->has_amount = chance(50);
+        u->amount = u->has_amount ? (chance(10) ? CODEC_DECIMAL_MAX : (int64_t)rnd(1000)) : 0;
+        u->currency = (bg_currency_t)(1 + rnd(12));
+        u->timestamp_begin = chance(5) ? INT64_MIN : (int64_t)rnd(UINT32_MAX) * 1000;
+        u->timestamp_end = chance(5) ? INT64_MAX : u->timestamp_begin + (int64_t)rnd(3600000);
+}
+
+/* The fixtures: fx_usage, it without prices and tags, fastavro's bytes of it. */
+static void fast_path_takes_the_fixtures(void **state) {
+        static const char golden[] =   /* test_codec.c golden_usage (fastavro 1.12) */
+                "4835353538356235652d363136342d343736612d616437302d3733373637393763376638324837"
+                "383762376538312d383438372d346138642d393039332d393639393963396661326135146b6166"
+                "6b612d70726f640a6b61666b6114627573696e6573732d34020616e36008686f7572020601e240"
+                "0210f21f494c589c0001168098c780d86680d2fe83d8660406656e760870726f64087465616d1a"
+                "446174656e62616e6b2d4f707300";
+        const uint8_t *msg;
+        size_t len;
+        char e[256];
+
+        (void)state;
+        fx_usage(&u_in);
+        assert_int_equal(codec_encode_usage(codec, &u_in, &msg, &len, e, sizeof(e)), CODEC_OK);
+        assert_true(differ_fast(msg, len));
+        assert_usage_equal(&u_fast, &u_in);
+        differ_mutated(msg, len, true);
+
+        u_in.has_amount = u_in.has_unit_price = false;
+        u_in.amount = u_in.unit_price = 0;
+        u_in.n_tags = 0;
+        assert_int_equal(codec_encode_usage(codec, &u_in, &msg, &len, e, sizeof(e)), CODEC_OK);
+        assert_true(differ_fast(msg, len));
+        assert_usage_equal(&u_fast, &u_in);
+
+        fx_usage(&u_in);
+        put_header(ID_USAGE);
+        for (size_t i = 0; golden[i] != '\0'; i += 2) {
+                unsigned b;
+
+                assert_int_equal(sscanf(golden + i, "%2x", &b), 1);
+                put_byte((uint8_t)b);
+        }
+        assert_true(differ_fast(m.p, m.n));
+        assert_usage_equal(&u_fast, &u_in);
+}
+
+/* A few thousand random valid records: the fast path decodes every one; then damaged
+ * copies (every prefix, bytes changed): never a success the walked path does not have. */
+static void fast_path_agrees_on_random_records(void **state) {
+        const uint8_t *msg;
+        size_t len;
+        char e[512];
+
+        (void)state;
+        n_fast = n_fast_gave_up = 0;
+        for (int iter = 0; iter < 4000; iter++) {
+                gen_struct(&u_in);
+                if (codec_encode_usage(codec, &u_in, &msg, &len, e, sizeof(e)) != CODEC_OK)
+                        fail_msg("encode: %s", e);
+                if (!differ_fast(msg, len)) {
+                        hexdump(msg, len);
+                        fail_msg("fast path gave up on a valid record");
+                }
+                assert_usage_equal(&u_fast, &u_in);
+                if (iter % 40 == 0) {
+                        static uint8_t copy[65536];
+
+                        memcpy(copy, msg, len);
+                        for (size_t cut = 0; cut < len; cut++)
+                                if (len <= 1024 || chance(10))
+                                        differ_fast(copy, cut);
+                        for (size_t i = CODEC_HEADER_SIZE; i < len; i++) {
+                                static const uint8_t flips[] = {0x00, 0x01, 0x02, 0x7f, 0x80,
+                                                                0xff};
+
+                                if (len > 1024 && !chance(10))   /* big: a sample */
+                                        continue;
+                                for (size_t f = 0; f < sizeof(flips); f++) {
+                                        copy[i] = flips[f];
+                                        differ_fast(copy, len);
+                                }
+                                copy[i] ^= (uint8_t)(1u << rnd(8));
+                                differ_fast(copy, len);
+                                copy[i] = msg[i];
+                        }
+                }
+        }
+        /* And the raw generators' bodies, valid or not, in all four writer schemas. */
+        for (int iter = 0; iter < 4000; iter++) {
+                static void (*const gens[])(void) = {gen_v1, gen_alt, gen_odd, gen_link};
+
+                gens[iter % 4]();
+                differ_fast(m.p, m.n);
+        }
+        fprintf(stderr, "fast path: %zu decoded, %zu gave up\n", n_fast, n_fast_gave_up);
+        assert_true(n_fast >= 4000);
+        assert_true(n_fast_gave_up > 1000);
+}
+
+/* Our schema's scalar fields, valid, then the tags map is the caller's. */
+static void put_v1_head(void) {
+        put_header(ID_USAGE);
+        put_blob("00000000-0000-0000-0000-000000000001", 36);
+        put_blob("00000000-0000-0000-0000-000000000002", 36);
+        put_blob("s", 1);
+        put_blob("t", 1);
+        put_blob("p", 1);
+        put_long(0);
+        put_blob("\x01", 1);
+        put_blob("h", 1);
+        put_long(0);
+        put_long(0);
+        put_long(11);
+        put_long(1);
+        put_long(2);
+}
+
+static void put_n_tags(size_t n, size_t value_len) {
+        char v[300];
+
+        memset(v, 'v', sizeof(v));
+        if (n > 0)
+                put_long((int64_t)n);
+        for (size_t i = 0; i < n; i++) {
+                char k[16];
+
+                put_blob(k, (size_t)snprintf(k, sizeof(k), "key%zu", i));
+                put_blob(v, value_len);
+        }
+        put_long(0);
+}
+
+/* What the fast path gives up on still decodes, or fails with today's code and reason. */
+static void fast_path_gives_up_and_reasons_stay(void **state) {
+        char e[512];
+
+        (void)state;
+        /* 32 tags: fast. 33: the walked path's reason, exactly. */
+        put_v1_head();
+        put_n_tags(CODEC_TAGS_MAX, 3);
+        assert_true(differ_fast(m.p, m.n));
+        assert_int_equal(u_fast.n_tags, CODEC_TAGS_MAX);
+        put_v1_head();
+        put_n_tags(CODEC_TAGS_MAX + 1, 3);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)),
+                         CODEC_ERR_INVALID);
+        assert_string_equal(e, "more than 32 tags in field 'tags'");
+
+        /* A value of 256 bytes: fast; of 257: the reason of today. */
+        put_v1_head();
+        put_n_tags(1, CODEC_TAG_VALUE_MAX);
+        assert_true(differ_fast(m.p, m.n));
+        put_v1_head();
+        put_n_tags(1, CODEC_TAG_VALUE_MAX + 1);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)),
+                         CODEC_ERR_INVALID);
+        assert_string_equal(e, "string of 257 bytes is longer than 256 bytes in field 'tags'");
+
+        /* A byte left over: the walker's reason. */
+        put_v1_head();
+        put_n_tags(0, 0);
+        put_byte(0);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)),
+                         CODEC_ERR_MALFORMED);
+        assert_non_null(strstr(e, "1 trailing bytes after the value"));
+
+        /* Valid, but not for the fast path: decoded by the walked one. A negative block
+         * count with its byte size... */
+        put_v1_head();
+        put_long(-1);
+        put_long(4);
+        put_blob("a", 1);
+        put_blob("b", 1);
+        put_long(0);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)), CODEC_OK);
+        assert_int_equal(u_fast.n_tags, 1);
+        /* ... a repeated key, and a key with a NUL byte (avro-c's quirks)... */
+        put_v1_head();
+        put_long(2);
+        put_blob("a", 1);
+        put_blob("x", 1);
+        put_blob("a", 1);
+        put_blob("y", 1);
+        put_long(0);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)), CODEC_OK);
+        assert_string_equal(u_fast.tags[0].value, "y");
+        put_v1_head();
+        put_long(1);
+        put_blob("a\0b", 3);
+        put_blob("x", 1);
+        put_long(0);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)), CODEC_OK);
+        assert_string_equal(u_fast.tags[0].key, "a");
+        /* ... an enum index in two bytes (currency: the 11th byte of the head). */
+        put_v1_head();
+        m.n -= 3;
+        put_raw("\x96\x00\x02\x04", 4);   /* 11 = zig-zag 22 as 0x96 0x00 */
+        put_long(0);
+        assert_false(differ_fast(m.p, m.n));
+        assert_int_equal(codec_decode_usage(codec, m.p, m.n, &u_fast, e, sizeof(e)), CODEC_OK);
+        assert_int_equal(u_fast.currency, BG_CURRENCY_USD);
+
+        /* Other writer schemas never take the fast path. */
+        do
+                gen_alt();
+        while (codec_decode_usage_walked(codec, m.p, m.n, &u_walk, e, sizeof(e)) != CODEC_OK);
+        assert_false(differ_fast(m.p, m.n));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(walker_reports_root_field_ends),
@@ -674,6 +962,9 @@ int main(void) {
                 cmocka_unit_test(damaged_messages_decode_alike),
                 cmocka_unit_test(avro_c_quirks_are_kept),
                 cmocka_unit_test(utf8_ascii_words_change_nothing),
+                cmocka_unit_test(fast_path_takes_the_fixtures),
+                cmocka_unit_test(fast_path_agrees_on_random_records),
+                cmocka_unit_test(fast_path_gives_up_and_reasons_stay),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
