@@ -27,6 +27,7 @@
 #include "bg_time.h"
 #include "kc_client.h"
 #include "kc_headers.h"
+#include "kc_nudge.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
 
@@ -95,6 +96,7 @@ typedef struct inv_svc_s {
         rd_kafka_t *s_events;           /* reader of billing.events, every partition */
         rd_kafka_t *s_usage;            /* reader of billing.usage, every partition */
         rd_kafka_queue_t *s_usage_q;    /* its consumer queue, read a batch at a time */
+        kc_nudge_t *s_usage_nudge;      /* keeps its read-ahead fetching (kc_nudge.h) */
         rd_kafka_t *s_dlq;              /* idempotent producer of dead letters */
         rd_kafka_t *s_txn;              /* transactional producer of billing.invoices */
         rd_kafka_t *s_marker;           /* reads the outbox marker group's offset */
@@ -1366,10 +1368,11 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         rd_kafka_resp_err_t err;
 
         /* librdkafka 2.0 stops fetching for a whole second once the read-ahead queue
-         * reaches either limit (fetch.queue.backoff.ms only came in 2.2): the queue must
-         * hold more than the invoicer bills while it is not polling, or the invoicer
-         * starves. The message-count limit is set out of reach; the size limit is the one
-         * that bounds memory (docs/invoicer.md, "Performance"). */
+         * reaches either limit (fetch.queue.backoff.ms only came in 2.2), unless its
+         * broker thread is woken sooner: kc_nudge does that every BILLING_FETCH_NUDGE_MS,
+         * else the queue must hold more than the invoicer bills in that second. The
+         * message-count limit is set out of reach; the size limit is the one that bounds
+         * memory (docs/invoicer.md, "Performance"). */
         snprintf(prefetch_kb, sizeof(prefetch_kb), "%" PRId64, c->ic_prefetch_kb);
 
         snprintf(reader_group, sizeof(reader_group), "%s-reader", c->ic_group);
@@ -1472,6 +1475,7 @@ static void service_teardown(inv_svc_t *s) {
         void *v;
 
         committer_stop(s);
+        kc_nudge_stop(s->s_usage_nudge);
 
         if (s->s_usage_q)
                 rd_kafka_queue_destroy(s->s_usage_q);
@@ -1581,6 +1585,12 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         }
         if (committer_start(s) != 0) {
                 bg_log_error("cannot start the committer thread");
+                goto out;
+        }
+        if (conf->ic_nudge_ms > 0 &&
+            (s->s_usage_nudge = kc_nudge_start(s->s_usage, s->s_topics.kt_usage, s->s_nusage,
+                                               (int)conf->ic_nudge_ms)) == NULL) {
+                bg_log_error("cannot start the fetch nudger thread");
                 goto out;
         }
         bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics); clock %s; schema \"%s\"",
