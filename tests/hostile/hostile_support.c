@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "bg_admin_http.h"
 #include "bg_proc.h"
 #include "kc_conf.h"
 
@@ -71,73 +72,12 @@ int hs_free_port(void) {
         return port;
 }
 
-/* GET @path on @port: the response (status line included) in @buf, or "". */
-static void http_get(int port, const char *path, char *buf, size_t size) {
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        struct timeval tv = {5, 0};
-        char req[256];
-        size_t len = 0;
-        ssize_t r;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        buf[0] = '\0';
-        assert_true(fd >= 0);
-        sa.sin_port = htons((uint16_t)port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-                close(fd);
-                return;
-        }
-        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-        if (write(fd, req, strlen(req)) == (ssize_t)strlen(req))
-                while (len < size - 1 && (r = read(fd, buf + len, size - 1 - len)) > 0)
-                        len += (size_t)r;
-        close(fd);
-        buf[len] = '\0';
-}
-
 long long hs_metric(int port, const char *series) {
-        static char buf[262144];
-        size_t n = strlen(series);
-
-        http_get(port, "/metrics", buf, sizeof(buf));
-        for (char *p = buf; (p = strstr(p, series)) != NULL; p++)
-                if ((p == buf || p[-1] == '\n') && p[n] == ' ')
-                        return atoll(p + n + 1);
-        return -1;
+        return bg_admin_metric(port, series);
 }
 
 int hs_http_status(int port, const char *path) {
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        struct timeval tv = {5, 0};
-        char req[256], buf[512];
-        size_t len = 0;
-        ssize_t r;
-        int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
-
-        assert_true(fd >= 0);
-        sa.sin_port = htons((uint16_t)port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-                close(fd);
-                return 0;
-        }
-        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-        if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-                close(fd);
-                return 0;
-        }
-        while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-                len += (size_t)r;
-        close(fd);
-        buf[len] = '\0';
-        if (strncmp(buf, "HTTP/1.", 7) == 0 && len > 12)
-                status = atoi(buf + 9);
-        return status;
+        return bg_http_get(port, path, NULL, 0);
 }
 
 /* TCP ports @pid listens on (IPv4). */

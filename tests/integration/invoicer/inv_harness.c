@@ -4,17 +4,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bg_admin_http.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
 #include "kc_conf.h"
@@ -24,19 +22,10 @@
 /* The admin port the current instance bound (it is started with port 0, so that tests
  * running side by side never collide), read from its log; -1 until it has logged it. */
 static int admin_port_of(invh_t *t) {
-        static const char needle[] = "admin port on 127.0.0.1:";
-        char path[300], line[8192], *at;
-        int port = -1;
-        FILE *f;
+        char path[300];
 
         snprintf(path, sizeof(path), "%s-invoicer-%d.log", t->t_cmd->ch_log, t->t_starts);
-        if ((f = fopen(path, "r")) == NULL)
-                return -1;
-        while (port < 0 && fgets(line, sizeof(line), f) != NULL)
-                if ((at = strstr(line, needle)) != NULL)
-                        port = atoi(at + sizeof(needle) - 1);
-        fclose(f);
-        return port;
+        return bg_admin_port_in_log(path);
 }
 
 int64_t invh_real_ms(void) {
@@ -385,36 +374,7 @@ void invh_wait_due(invh_t *t, const char *number, int timeout_ms) {
 }
 
 int64_t invh_metric(invh_t *t, const char *series) {
-        struct sockaddr_in sa;
-        char buf[65536], req[128];
-        size_t len = 0;
-        ssize_t r;
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port = admin_port_of(t);
-        char *p;
-
-        if (port <= 0) {
-                close(fd);
-                return -1;
-        }
-        memset(&sa, 0, sizeof(sa));
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons((uint16_t)port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        assert_true(fd >= 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-                close(fd);
-                return -1;
-        }
-        snprintf(req, sizeof(req), "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
-        assert_true(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
-        while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-                len += (size_t)r;
-        close(fd);
-        buf[len] = '\0';
-        for (p = buf; (p = strstr(p, series)) != NULL; p++)
-                if ((p == buf || p[-1] == '\n') && p[strlen(series)] == ' ')
-                        return atoll(p + strlen(series) + 1);
-        return -1;
+        return bg_admin_metric(admin_port_of(t), series);
 }
 
 /* ------------------------------------------------------------------ calendar, numbers */

@@ -1,7 +1,5 @@
 #include "pj_fixture.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bg_admin_http.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
 #include "kc_conf.h"
@@ -210,71 +207,19 @@ pid_t pjt_start(pjt_t *t, const char *schema, const char *tag, char *const args[
 }
 
 int pjt_admin_port(const pjt_t *t, const char *tag) {
-        static const char needle[] = "admin port on 127.0.0.1:";
-        char path[400], line[8192], *at;
-        int port = -1;
-        FILE *f;
+        char path[400];
 
         pjt_log_path(t, tag, path, sizeof(path));
-        if ((f = fopen(path, "r")) == NULL)
-                return -1;
-        while (port < 0 && fgets(line, sizeof(line), f) != NULL)
-                if ((at = strstr(line, needle)) != NULL)
-                        port = atoi(at + sizeof(needle) - 1);
-        fclose(f);
-        return port;
+        return bg_admin_port_in_log(path);
 }
 
 int pjt_admin_get(const pjt_t *t, const char *tag, const char *path, char *body,
                   size_t body_size) {
-        static char buf[262144];
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        struct timeval tv = {5, 0};
-        char req[256], *b;
-        size_t len = 0;
-        ssize_t r;
-        int port = pjt_admin_port(t, tag), fd, status = 0;
-
-        if (port <= 0)
-                return 0;
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        sa.sin_port = htons((uint16_t)port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-                close(fd);
-                return 0;
-        }
-        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-        if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-                close(fd);
-                return 0;
-        }
-        while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-                len += (size_t)r;
-        close(fd);
-        buf[len] = '\0';
-        if (strncmp(buf, "HTTP/1.", 7) == 0 && len > 12)
-                status = atoi(buf + 9);
-        if (body != NULL && body_size > 0) {
-                b = strstr(buf, "\r\n\r\n");
-                snprintf(body, body_size, "%s", b ? b + 4 : "");
-        }
-        return status;
+        return bg_http_get(pjt_admin_port(t, tag), path, body, body_size);
 }
 
 long long pjt_metric(const pjt_t *t, const char *tag, const char *series) {
-        static char body[262144];
-        size_t n = strlen(series);
-
-        if (pjt_admin_get(t, tag, "/metrics", body, sizeof(body)) != 200)
-                return -1;
-        for (char *p = body; (p = strstr(p, series)) != NULL; p++)
-                if ((p == body || p[-1] == '\n') && p[n] == ' ')
-                        return atoll(p + n + 1);
-        return -1;
+        return bg_admin_metric(pjt_admin_port(t, tag), series);
 }
 
 static PGresult *query(pjt_t *t, const char *sql) {
