@@ -107,7 +107,7 @@ typedef struct api_svc_s {
         const api_conf_t *as_conf;
         api_pool_t *as_pool;                    /* read models and api_tokens */
         api_pool_t *as_inv_pool;                /* the invoicer's schema */
-        api_bus_t *as_bus;
+        api_bus_t *_Atomic as_bus;   /* read by the admin thread (health) */
         struct MHD_Daemon *as_daemon;
         int as_port;
         bg_metrics_t *as_metrics;

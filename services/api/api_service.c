@@ -21,8 +21,14 @@
 
 static bool health(void *opaque, char *why, size_t why_size) {
         api_svc_t *svc = opaque;
-        int64_t idle = api_bus_idle_ms(svc->as_bus);
+        api_bus_t *bus = svc->as_bus;   /* the admin port answers before it exists */
+        int64_t idle;
 
+        if (bus == NULL) {
+                snprintf(why, why_size, "starting");
+                return false;
+        }
+        idle = api_bus_idle_ms(bus);
         if (idle > 30000) {
                 snprintf(why, why_size, "command results reader stalled for %" PRId64 " ms",
                          idle);
