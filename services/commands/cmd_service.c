@@ -27,6 +27,7 @@
 #define KAFKA_TIMEOUT_MS 30000
 #define SEND_OFFSETS_ATTEMPTS 5   /* retriable failures of send_offsets_to_transaction */
 #define MAX_PARTITIONS   1024
+#define MAX_SLOTS        4      /* transactional producers at most (BILLING_TXN_PRODUCERS) */
 
 /* ------------------------------------------------------------------ configuration */
 
@@ -51,10 +52,16 @@ int cmd_conf_load(cmd_conf_t *c, char *errstr, size_t errstr_size) {
                         errstr_size))
                 return -1;
         c->cc_max_message_bytes = (size_t)n;
+        if (!bg_env_int("BILLING_TXN_PRODUCERS", 2, 1, MAX_SLOTS, &n, errstr, errstr_size))
+                return -1;
+        c->cc_producers = (int)n;
         if (!bg_env_int("BILLING_FAULT_KILL_BEFORE_COMMIT", 0, 0, INT32_MAX, &n, errstr,
                         errstr_size))
                 return -1;
         c->cc_fault_kill_before_commit = (int)n;
+        if (!bg_env_int("BILLING_FAULT_FAIL_COMMIT", 0, 0, INT32_MAX, &n, errstr, errstr_size))
+                return -1;
+        c->cc_fault_fail_commit = (int)n;
         snprintf(c->cc_principals_buf, sizeof(c->cc_principals_buf), "%s",
                  bg_env_str("BILLING_SERVICE_PRINCIPALS", "service:billing"));
         for (tok = strtok_r(c->cc_principals_buf, ",", &save); tok != NULL;
@@ -87,14 +94,15 @@ typedef enum {
         STAGE_WAIT,             /* decided, waiting for the previous transaction's commit */
         STAGE_PRODUCE,          /* producev: hand the records to librdkafka */
         STAGE_OFFSETS,          /* send_offsets_to_transaction, before the records */
-        STAGE_COMMIT,           /* commit_transaction: flush and EndTxn (committer thread) */
+        STAGE_DELIVER,          /* flush: until the broker acknowledged every record */
+        STAGE_COMMIT,           /* commit_transaction: EndTxn (committer thread) */
         STAGE__COUNT
 } cmd_stage_t;
 
 static const char *const stage_names[STAGE__COUNT] = {
         [STAGE_GATHER] = "gather", [STAGE_BEGIN] = "begin", [STAGE_DECIDE] = "decide",
         [STAGE_ENCODE] = "encode", [STAGE_WAIT] = "wait", [STAGE_PRODUCE] = "produce",
-        [STAGE_OFFSETS] = "offsets", [STAGE_COMMIT] = "commit",
+        [STAGE_OFFSETS] = "offsets", [STAGE_DELIVER] = "deliver", [STAGE_COMMIT] = "commit",
 };
 
 typedef enum { OUT_OK, OUT_ABORT, OUT_FATAL } out_status_t;
@@ -110,6 +118,28 @@ typedef struct cmd_out_s {
         rd_kafka_headers_t *co_hdrs;    /* owned until produced */
 } cmd_out_t;
 
+/* A transactional producer's slot: free, or holding the transaction it has open. The loop
+ * begins, fills and queues a slot's transaction; the committer thread commits the queued
+ * ones in the order they were queued. */
+typedef enum {
+        SLOT_FREE,              /* no transaction open (or one the loop is filling) */
+        SLOT_QUEUED,            /* records produced, handed to the committer */
+        SLOT_DELIVERED,         /* the broker has them all (or refused one) */
+        SLOT_DONE,              /* the committer is done with it: see sl_status */
+} slot_state_t;
+
+typedef struct cmd_slot_s {
+        rd_kafka_t *sl_producer;
+        char sl_txn_id[224];            /* <group>-<instance>.t<k> */
+        bool sl_open;                   /* loop only: queued, not settled yet */
+        slot_state_t sl_state;          /* under cs_mtx */
+        out_status_t sl_status;         /* under cs_mtx, once SLOT_DONE */
+        rd_kafka_message_t **sl_msgs;   /* the commands of its transaction */
+        size_t sl_nmsgs;
+        double sl_stage[STAGE__COUNT];
+        double sl_t0;                   /* its begin_transaction */
+} cmd_slot_t;
+
 /* The accounts of one assigned partition, rebuilt from billing.events on assignment. */
 typedef struct cmd_partition_s {
         int cp_partition;
@@ -123,7 +153,6 @@ typedef struct cmd_svc_s {
         cmd_codec_t *cs_codec;
 
         rd_kafka_t *cs_consumer;        /* group member on billing.commands */
-        rd_kafka_t *cs_producer;        /* transactional */
         rd_kafka_t *cs_reader;          /* reads billing.events to rebuild state */
         rd_kafka_consumer_group_metadata_t *cs_cgmd;
         rd_kafka_queue_t *cs_consumer_q; /* the consumer's queue, for rd_kafka_queue_yield */
@@ -131,7 +160,7 @@ typedef struct cmd_svc_s {
         cmd_partition_t *cs_parts[MAX_PARTITIONS];
         bool cs_rebalanced;             /* set by the rebalance callback */
         bool cs_fatal;
-        int cs_txn_count;               /* transactions begun, for fault injection */
+        int cs_txn_count;               /* commits attempted, for fault injection */
 
         rd_kafka_message_t **cs_batch;  /* gathered, then decided */
         size_t cs_nbatch;
@@ -141,23 +170,21 @@ typedef struct cmd_svc_s {
         uint8_t *cs_arena;              /* their keys and values */
         size_t cs_arena_len, cs_arena_cap;
 
-        /* Pipelining: the committer thread commits transaction N (whose offsets and
-         * records the loop sent) while the loop gathers and decides batch N+1; the loop waits for that commit
-         * (settle) before it begins N+1. Only one transaction is ever open, and batch N+1
-         * is produced only after N committed, so the log and the offsets keep their
-         * order; when N fails, N+1 (decided, never produced) is dropped with it. */
+        /* Pipelining (docs/commands.md): transaction N is in the committer thread's hands
+         * (EndTxn) while the loop gathers and decides batch N+1 and, on the next producer,
+         * sends its offsets and records. N+1's records go out only once N's were
+         * acknowledged, and N+1 is committed only after N committed, so the log and the
+         * offsets keep their order; when N fails, every transaction after it is aborted
+         * too (they were decided on a state that included N). */
+        cmd_slot_t cs_slots[MAX_SLOTS];
+        int cs_nslots;
+        int cs_next;                    /* loop only: the slot of the next transaction */
         pthread_t cs_committer;
         bool cs_committer_running;
         pthread_mutex_t cs_mtx;
         pthread_cond_t cs_cond;
-        bool cs_job;                    /* under cs_mtx: set by the loop, cleared when done */
+        bool cs_failed;                 /* under cs_mtx: a commit failed, skip the rest */
         bool cs_quit;                   /* under cs_mtx */
-        out_status_t cs_job_status;     /* under cs_mtx */
-        bool cs_pending;                /* loop only: a handed-off commit not yet settled */
-        rd_kafka_message_t **cs_inflight; /* the commands of the transaction being committed */
-        size_t cs_ninflight;
-        double cs_inflight_stage[STAGE__COUNT];
-        double cs_inflight_t0;          /* its begin_transaction */
         bg_command_t *cs_cmd;           /* reused: a command is ~64 KiB */
         acct_decision_t cs_decision;
         acct_state_t *cs_empty;         /* the state of accounts not created yet */
@@ -306,7 +333,7 @@ static int assign_partitions(cmd_svc_t *s, const rd_kafka_topic_partition_list_t
         return 0;
 }
 
-static out_status_t settle(cmd_svc_t *s, bool rewind);
+static out_status_t settle_all(cmd_svc_t *s, bool rewind);
 
 /* Eager rebalancing: every revoke takes all partitions, every assign starts from the
  * committed offsets. The transaction the committer thread may still be committing is
@@ -316,7 +343,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
         cmd_svc_t *s = opaque;
 
-        if (settle(s, false) == OUT_FATAL)
+        if (settle_all(s, false) == OUT_FATAL)
                 s->cs_fatal = true;
         s->cs_rebalanced = true;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -415,14 +442,14 @@ static void discard_out(cmd_svc_t *s) {
 
 /* Produces the decided batch's records in the open transaction, waiting for room in the
  * queue. Errors here abort the transaction. */
-static out_status_t produce_batch(cmd_svc_t *s) {
+static out_status_t produce_batch(cmd_svc_t *s, rd_kafka_t *producer) {
         for (size_t i = 0; i < s->cs_nout; i++) {
                 cmd_out_t *o = &s->cs_out[i];
                 rd_kafka_resp_err_t err;
 
                 for (;;) {
                         err = rd_kafka_producev(
-                                s->cs_producer, RD_KAFKA_V_TOPIC(o->co_topic),
+                                producer, RD_KAFKA_V_TOPIC(o->co_topic),
                                 RD_KAFKA_V_PARTITION(o->co_partition),
                                 RD_KAFKA_V_KEY(o->co_has_key ? s->cs_arena + o->co_key_off : NULL,
                                                o->co_key_len),
@@ -431,7 +458,7 @@ static out_status_t produce_batch(cmd_svc_t *s) {
                                 RD_KAFKA_V_HEADERS(o->co_hdrs), RD_KAFKA_V_END);
                         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 break;
-                        rd_kafka_poll(s->cs_producer, 10);
+                        rd_kafka_poll(producer, 10);
                 }
                 if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         bg_log_error("cannot produce to \"%s\": %s", o->co_topic,
@@ -712,121 +739,268 @@ static out_status_t decide_one(cmd_svc_t *s, const rd_kafka_message_t *m) {
         return os;
 }
 
-/* The committer thread's part of transaction N: the commit (its offsets were sent and its
- * records produced by start_transaction). */
-static out_status_t commit_inflight(cmd_svc_t *s) {
+/* Waits until the broker has acknowledged (or refused) every record of @sl's transaction;
+ * the loop produces the next transaction's records, on another producer, only then, or
+ * they could land in a partition before these. A refused record fails the commit. */
+static out_status_t deliver(cmd_svc_t *s, cmd_slot_t *sl) {
         double t = bg_time_mono_s();
+        rd_kafka_resp_err_t err = rd_kafka_flush(sl->sl_producer, KAFKA_TIMEOUT_MS);
+
+        sl->sl_stage[STAGE_DELIVER] = bg_time_mono_s() - t;
+        pthread_mutex_lock(&s->cs_mtx);
+        sl->sl_state = SLOT_DELIVERED;
+        pthread_cond_broadcast(&s->cs_cond);
+        pthread_mutex_unlock(&s->cs_mtx);
+        rd_kafka_queue_yield(s->cs_consumer_q);  /* wake gather_batch's poll */
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                return OUT_OK;
+        bg_log_error("records of %s not delivered: %s", sl->sl_txn_id, rd_kafka_err2str(err));
+        return OUT_ABORT;
+}
+
+/* Fault injection for the pipeline test: the commit of @sl fails, as an abortable error
+ * would, once the transaction after it is queued (at most 10 s later), so that the
+ * committer has one to skip and the loop two to abort. */
+static out_status_t fail_commit(cmd_svc_t *s, cmd_slot_t *sl, int pos) {
+        cmd_slot_t *after = &s->cs_slots[(pos + 1) % s->cs_nslots];
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        pthread_mutex_lock(&s->cs_mtx);
+        while (after != sl && after->sl_state != SLOT_QUEUED &&
+               pthread_cond_timedwait(&s->cs_cond, &s->cs_mtx, &until) == 0)
+                ;
+        pthread_mutex_unlock(&s->cs_mtx);
+        bg_log_warn("fault injection: failing the commit of transaction %d (%s)",
+                    s->cs_txn_count, sl->sl_txn_id);
+        return OUT_ABORT;
+}
+
+/* The committer thread's part of a transaction: the delivery of its records and the
+ * commit (its offsets were sent and its records produced by start_transaction). */
+static out_status_t commit_slot(cmd_svc_t *s, cmd_slot_t *sl, int pos) {
+        double t;
         out_status_t os;
 
-        if (s->cs_conf->cc_fault_kill_before_commit > 0 &&
-            ++s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
+        if ((os = deliver(s, sl)) != OUT_OK)
+                return os;
+        t = bg_time_mono_s();
+        s->cs_txn_count++;
+        if (s->cs_txn_count == s->cs_conf->cc_fault_fail_commit)
+                return fail_commit(s, sl, pos);
+        if (s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
                 /* Fault injection for the crash tests: everything of this transaction is
                  * on the broker, nothing is committed. */
-                rd_kafka_flush(s->cs_producer, KAFKA_TIMEOUT_MS);
+                rd_kafka_flush(sl->sl_producer, KAFKA_TIMEOUT_MS);
                 bg_log_warn("fault injection: killing myself before commit of transaction %d",
                             s->cs_txn_count);
                 raise(SIGKILL);
         }
-        os = classify(rd_kafka_commit_transaction(s->cs_producer, -1), "commit_transaction");
-        s->cs_inflight_stage[STAGE_COMMIT] = bg_time_mono_s() - t;
+        os = classify(rd_kafka_commit_transaction(sl->sl_producer, -1), "commit_transaction");
+        sl->sl_stage[STAGE_COMMIT] = bg_time_mono_s() - t;
         return os;
 }
 
-/* @locality committer thread: runs commit_inflight for each job the loop hands over. */
+/* @locality committer thread: commits the queued slots in the order the loop queued them
+ * (the ring order). After a failure it skips the rest, which the loop then aborts. */
 static void *committer_main(void *opaque) {
         cmd_svc_t *s = opaque;
+        int pos = 0;
 
         pthread_mutex_lock(&s->cs_mtx);
         for (;;) {
-                out_status_t os;
+                cmd_slot_t *sl = &s->cs_slots[pos];
+                out_status_t os = OUT_ABORT;
+                bool skip;
 
-                while (!s->cs_job && !s->cs_quit)
+                while (sl->sl_state != SLOT_QUEUED && !s->cs_quit)
                         pthread_cond_wait(&s->cs_cond, &s->cs_mtx);
-                if (!s->cs_job)
+                if (sl->sl_state != SLOT_QUEUED)
                         break;
+                skip = s->cs_failed;
                 pthread_mutex_unlock(&s->cs_mtx);
-                os = commit_inflight(s);
+                if (!skip)
+                        os = commit_slot(s, sl, pos);
                 pthread_mutex_lock(&s->cs_mtx);
-                s->cs_job_status = os;
-                s->cs_job = false;
+                sl->sl_status = os;
+                sl->sl_state = SLOT_DONE;
+                if (os != OUT_OK)
+                        s->cs_failed = true;
                 pthread_cond_broadcast(&s->cs_cond);
                 rd_kafka_queue_yield(s->cs_consumer_q);  /* wake gather_batch's poll */
+                pos = (pos + 1) % s->cs_nslots;
         }
         pthread_mutex_unlock(&s->cs_mtx);
         return NULL;
 }
 
-/* After an abortable error: aborts the open transaction and, when @rewind, seeks back to
- * the committed offsets and rebuilds the state. OUT_ABORT when that worked (the caller
- * drops what it decided since), else OUT_FATAL. */
-static out_status_t abort_and_rewind(cmd_svc_t *s, size_t ncommands, bool rewind) {
+/* Waits until the committer is done with @sl's queued transaction; its status (OUT_OK
+ * for a free slot). */
+static out_status_t slot_wait(cmd_svc_t *s, cmd_slot_t *sl) {
         out_status_t os;
 
-        bg_counter_add(s->m_txn_aborted, 1);
-        os = classify(rd_kafka_abort_transaction(s->cs_producer, -1), "abort_transaction");
-        if (os == OUT_OK && rewind && rewind_to_committed(s) != 0)
-                os = OUT_FATAL;
-        if (os != OUT_OK)
-                return OUT_FATAL;
-        bg_log_warn("aborted a transaction of %zu commands; resuming from the committed offsets",
-                    ncommands);
-        return OUT_ABORT;
-}
-
-/* Waits for the transaction handed to the committer, if any, and records its outcome.
- * OUT_OK: committed (or none pending). OUT_ABORT: it failed and was aborted (and, with
- * @rewind, the consumer and the states are back at the committed offsets): whatever was
- * decided after it must be dropped. OUT_FATAL: stop. */
-static out_status_t settle(cmd_svc_t *s, bool rewind) {
-        double t = bg_time_mono_s();
-        out_status_t os;
-
-        if (!s->cs_pending)
-                return OUT_OK;
         pthread_mutex_lock(&s->cs_mtx);
-        while (s->cs_job)
+        while (sl->sl_state == SLOT_QUEUED || sl->sl_state == SLOT_DELIVERED)
                 pthread_cond_wait(&s->cs_cond, &s->cs_mtx);
-        os = s->cs_job_status;
+        os = sl->sl_state == SLOT_DONE ? sl->sl_status : OUT_OK;
         pthread_mutex_unlock(&s->cs_mtx);
-        s->cs_pending = false;
-        if (s->cs_nbatch > 0)
-                s->cs_stage[STAGE_WAIT] += bg_time_mono_s() - t;
-
-        if (os == OUT_ABORT) {
-                os = abort_and_rewind(s, s->cs_ninflight, rewind);
-        } else if (os == OUT_OK) {
-                int64_t now = bg_time_now_ms();
-
-                bg_histogram_observe(s->m_txn_seconds, bg_time_mono_s() - s->cs_inflight_t0);
-                bg_histogram_observe(s->m_batch_size, (double)s->cs_ninflight);
-                /* From the publisher's timestamp to our commit: what an issuer waits,
-                 * less the time its consumer takes to see the result. */
-                for (size_t i = 0; i < s->cs_ninflight; i++) {
-                        int64_t ts = rd_kafka_message_timestamp(s->cs_inflight[i], NULL);
-                        if (ts > 0) {
-                                bg_histogram_observe(s->m_command_age, (double)(now - ts) / 1000.0);
-                                s->cs_sum_age_ms += now - ts;
-                        }
-                }
-                for (int st = 0; st < STAGE__COUNT; st++) {
-                        bg_histogram_observe(s->m_stage[st], s->cs_inflight_stage[st]);
-                        s->cs_stage_sum[st] += s->cs_inflight_stage[st];
-                }
-                s->cs_sum_txns++;
-                s->cs_sum_commands += (int64_t)s->cs_ninflight;
-        }
-        for (size_t i = 0; i < s->cs_ninflight; i++)
-                rd_kafka_message_destroy(s->cs_inflight[i]);
-        s->cs_ninflight = 0;
         return os;
 }
 
-/* Adds the decided batch's offsets to the open transaction, with the group metadata as of
- * now (member id, generation): the broker fences a zombie that still commits offsets with
- * an older generation (KIP-447); read once at start it would carry the generation before
- * the first join. A retriable error (the coordinator busy past librdkafka's own retries)
- * is retried here, a few times, before the batch is given up. */
-static out_status_t send_offsets(cmd_svc_t *s) {
+/* True when the next transaction could go all the way to the committer without waiting:
+ * its slot's previous transaction is done and the records of the transaction queued last
+ * are delivered. Until then the batch being gathered keeps growing. */
+static bool pipeline_ready(cmd_svc_t *s) {
+        cmd_slot_t *next = &s->cs_slots[s->cs_next];
+        cmd_slot_t *prev = &s->cs_slots[(s->cs_next + s->cs_nslots - 1) % s->cs_nslots];
+        bool ready;
+
+        pthread_mutex_lock(&s->cs_mtx);
+        ready = next->sl_state != SLOT_QUEUED && next->sl_state != SLOT_DELIVERED &&
+                prev->sl_state != SLOT_QUEUED;
+        pthread_mutex_unlock(&s->cs_mtx);
+        return ready;
+}
+
+/* Waits until the records of the transaction queued last, if it is still open, are on
+ * the broker. */
+static void previous_delivered(cmd_svc_t *s) {
+        cmd_slot_t *prev = &s->cs_slots[(s->cs_next + s->cs_nslots - 1) % s->cs_nslots];
+
+        if (!prev->sl_open)
+                return;
+        pthread_mutex_lock(&s->cs_mtx);
+        while (prev->sl_state == SLOT_QUEUED)
+                pthread_cond_wait(&s->cs_cond, &s->cs_mtx);
+        pthread_mutex_unlock(&s->cs_mtx);
+}
+
+/* Forgets @sl's commands; the slot is free again. */
+static void slot_release(cmd_svc_t *s, cmd_slot_t *sl) {
+        for (size_t i = 0; i < sl->sl_nmsgs; i++)
+                rd_kafka_message_destroy(sl->sl_msgs[i]);
+        sl->sl_nmsgs = 0;
+        sl->sl_open = false;
+        pthread_mutex_lock(&s->cs_mtx);
+        sl->sl_state = SLOT_FREE;
+        pthread_mutex_unlock(&s->cs_mtx);
+}
+
+/* Records the metrics of @sl's committed transaction and frees the slot. */
+static void slot_committed(cmd_svc_t *s, cmd_slot_t *sl) {
+        int64_t now = bg_time_now_ms();
+
+        bg_histogram_observe(s->m_txn_seconds, bg_time_mono_s() - sl->sl_t0);
+        bg_histogram_observe(s->m_batch_size, (double)sl->sl_nmsgs);
+        /* From the publisher's timestamp to our commit: what an issuer waits, less the
+         * time its consumer takes to see the result. */
+        for (size_t i = 0; i < sl->sl_nmsgs; i++) {
+                int64_t ts = rd_kafka_message_timestamp(sl->sl_msgs[i], NULL);
+                if (ts > 0) {
+                        bg_histogram_observe(s->m_command_age, (double)(now - ts) / 1000.0);
+                        s->cs_sum_age_ms += now - ts;
+                }
+        }
+        for (int st = 0; st < STAGE__COUNT; st++) {
+                bg_histogram_observe(s->m_stage[st], sl->sl_stage[st]);
+                s->cs_stage_sum[st] += sl->sl_stage[st];
+        }
+        s->cs_sum_txns++;
+        s->cs_sum_commands += (int64_t)sl->sl_nmsgs;
+        slot_release(s, sl);
+}
+
+/* Aborts the transaction open on @sl (after a failure) and frees the slot. OUT_ABORT, or
+ * OUT_FATAL when the abort failed. */
+static out_status_t slot_abort(cmd_svc_t *s, cmd_slot_t *sl) {
+        out_status_t os;
+
+        bg_counter_add(s->m_txn_aborted, 1);
+        os = classify(rd_kafka_abort_transaction(sl->sl_producer, -1), "abort_transaction");
+        if (os == OUT_OK)
+                bg_log_warn("aborted a transaction of %zu commands (%s)", sl->sl_nmsgs,
+                            sl->sl_txn_id);
+        slot_release(s, sl);
+        return os == OUT_OK ? OUT_ABORT : OUT_FATAL;
+}
+
+/* After a failed commit: waits for every queued transaction (the committer skips those
+ * after the failed one), keeps the ones committed before it, aborts the others and, when
+ * @rewind, seeks back to the committed offsets and rebuilds the state. OUT_ABORT when that
+ * worked (the caller drops what it decided since), else OUT_FATAL. */
+static out_status_t settle_failure(cmd_svc_t *s, bool rewind) {
+        out_status_t os = OUT_ABORT;
+
+        for (int i = 0; i < s->cs_nslots; i++) {    /* oldest first */
+                cmd_slot_t *sl = &s->cs_slots[(s->cs_next + i) % s->cs_nslots];
+                out_status_t st;
+
+                if (!sl->sl_open)
+                        continue;
+                st = slot_wait(s, sl);
+                if (st == OUT_OK)
+                        slot_committed(s, sl);
+                else if (slot_abort(s, sl) == OUT_FATAL || st == OUT_FATAL)
+                        os = OUT_FATAL;
+        }
+        pthread_mutex_lock(&s->cs_mtx);
+        s->cs_failed = false;
+        pthread_mutex_unlock(&s->cs_mtx);
+        if (os == OUT_ABORT && rewind) {
+                if (rewind_to_committed(s) != 0)
+                        return OUT_FATAL;
+                bg_log_warn("resuming from the committed offsets");
+        }
+        return os;
+}
+
+/* Waits for @sl's transaction, if any, and records its outcome. OUT_OK: committed (or
+ * none). OUT_ABORT: it, or one before it, failed and every open transaction was aborted
+ * (with @rewind, the consumer and the states are back at the committed offsets): whatever
+ * was decided since must be dropped. OUT_FATAL: stop. */
+static out_status_t settle_slot(cmd_svc_t *s, cmd_slot_t *sl, bool rewind) {
+        double t = bg_time_mono_s();
+        out_status_t os;
+
+        if (!sl->sl_open)
+                return OUT_OK;
+        os = slot_wait(s, sl);
+        if (s->cs_nbatch > 0)
+                s->cs_stage[STAGE_WAIT] += bg_time_mono_s() - t;
+        if (os != OUT_OK)
+                return settle_failure(s, rewind);
+        slot_committed(s, sl);
+        return OUT_OK;
+}
+
+/* Settles every open transaction, oldest first: none is open after OUT_OK. */
+static out_status_t settle_all(cmd_svc_t *s, bool rewind) {
+        for (int i = 0; i < s->cs_nslots; i++) {
+                out_status_t os = settle_slot(s, &s->cs_slots[(s->cs_next + i) % s->cs_nslots],
+                                              rewind);
+                if (os != OUT_OK)
+                        return os;
+        }
+        return OUT_OK;
+}
+
+/* True when a queued transaction failed and the loop has not settled it yet. */
+static bool commit_failed(cmd_svc_t *s) {
+        bool failed;
+
+        pthread_mutex_lock(&s->cs_mtx);
+        failed = s->cs_failed;
+        pthread_mutex_unlock(&s->cs_mtx);
+        return failed;
+}
+
+/* Adds the decided batch's offsets to @sl's open transaction, with the group metadata as
+ * of now (member id, generation): the broker fences a zombie that still commits offsets
+ * with an older generation (KIP-447); read once at start it would carry the generation
+ * before the first join. A retriable error (the coordinator busy past librdkafka's own
+ * retries) is retried here, a few times, before the batch is given up. */
+static out_status_t send_offsets(cmd_svc_t *s, cmd_slot_t *sl) {
         rd_kafka_error_t *error;
 
         rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
@@ -836,7 +1010,7 @@ static out_status_t send_offsets(cmd_svc_t *s) {
                 return OUT_FATAL;
         }
         for (int attempt = 1;; attempt++) {
-                error = rd_kafka_send_offsets_to_transaction(s->cs_producer, s->cs_offsets,
+                error = rd_kafka_send_offsets_to_transaction(sl->sl_producer, s->cs_offsets,
                                                              s->cs_cgmd, -1);
                 if (error == NULL || attempt == SEND_OFFSETS_ATTEMPTS ||
                     !rd_kafka_error_is_retriable(error) || rd_kafka_error_is_fatal(error) ||
@@ -849,70 +1023,104 @@ static out_status_t send_offsets(cmd_svc_t *s) {
         return classify(error, "send_offsets_to_transaction");
 }
 
-/* Begins the decided batch's transaction, sends its offsets, produces its records and
- * hands the commit to the committer thread. The previous transaction must be settled. */
-static out_status_t start_transaction(cmd_svc_t *s) {
+/* Begins the decided batch's transaction on @sl (free), sends its offsets, produces its
+ * records once the previous transaction's are delivered, and queues the rest (delivery,
+ * commit) for the committer thread. */
+static out_status_t start_transaction(cmd_svc_t *s, cmd_slot_t *sl) {
         rd_kafka_message_t **msgs;
         out_status_t os;
 
-        s->cs_inflight_t0 = s->cs_lap = bg_time_mono_s();
-        os = classify(rd_kafka_begin_transaction(s->cs_producer), "begin_transaction");
+        sl->sl_t0 = s->cs_lap = bg_time_mono_s();
+        os = classify(rd_kafka_begin_transaction(sl->sl_producer), "begin_transaction");
         stage_lap(s, STAGE_BEGIN);
-        /* The offsets first, then the records. Right after the previous commit the
-         * coordinator is still writing its markers and answers CONCURRENT_TRANSACTIONS:
-         * librdkafka retries AddOffsetsToTxn after retry.backoff.ms but AddPartitionsToTxn
-         * (sent by the first produce) after a fixed 20 ms, which was most of a
-         * transaction's time. Once the offsets are in, the partitions are added at once. */
+        /* The offsets first, then the records. Right after the producer's previous commit
+         * the coordinator is still writing its markers and answers
+         * CONCURRENT_TRANSACTIONS: librdkafka retries AddOffsetsToTxn after
+         * retry.backoff.ms but AddPartitionsToTxn (sent by the first produce) after a
+         * fixed 20 ms, which was most of a transaction's time. Once the offsets are in, the
+         * partitions are added at once. */
         if (os == OUT_OK)
-                os = send_offsets(s);
+                os = send_offsets(s, sl);
         stage_lap(s, STAGE_OFFSETS);
+        if (os == OUT_OK) {
+                previous_delivered(s);
+                stage_lap(s, STAGE_WAIT);
+                if (commit_failed(s))
+                        os = OUT_ABORT;   /* this one would be skipped: abort it now */
+        }
         if (os == OUT_OK)
-                os = produce_batch(s);
+                os = produce_batch(s, sl->sl_producer);
         stage_lap(s, STAGE_PRODUCE);
         if (os != OUT_OK)
                 return os;
 
-        /* The batch becomes the in-flight transaction; its arrays swap with the idle ones. */
-        msgs = s->cs_inflight;
-        s->cs_inflight = s->cs_batch;
-        s->cs_ninflight = s->cs_nbatch;
+        /* The batch's commands move to the slot; the arrays swap. */
+        msgs = sl->sl_msgs;
+        sl->sl_msgs = s->cs_batch;
+        sl->sl_nmsgs = s->cs_nbatch;
         s->cs_batch = msgs;
         s->cs_nbatch = 0;
-        memcpy(s->cs_inflight_stage, s->cs_stage, sizeof(s->cs_stage));
+        memcpy(sl->sl_stage, s->cs_stage, sizeof(s->cs_stage));
         discard_batch(s);               /* the records were produced: only resets */
         pthread_mutex_lock(&s->cs_mtx);
-        s->cs_job = true;
+        sl->sl_state = SLOT_QUEUED;
         pthread_cond_broadcast(&s->cs_cond);
         pthread_mutex_unlock(&s->cs_mtx);
-        s->cs_pending = true;
+        sl->sl_open = true;
+        s->cs_next = (s->cs_next + 1) % s->cs_nslots;
         return OUT_OK;
 }
 
-/* One gathered batch, decided (with status @os) while the previous transaction
- * committed: settles that one, then begins, produces and hands over this one. Returns
- * OUT_FATAL when the service must stop. */
-static out_status_t process_batch(cmd_svc_t *s, out_status_t os) {
-        out_status_t prev = settle(s, true);
+/* start_transaction failed on @sl: aborts its transaction and every other open one, then
+ * rewinds. OUT_ABORT, or OUT_FATAL. */
+static out_status_t abort_started(cmd_svc_t *s, cmd_slot_t *sl) {
+        out_status_t os;
 
+        bg_counter_add(s->m_txn_aborted, 1);
+        os = classify(rd_kafka_abort_transaction(sl->sl_producer, -1), "abort_transaction");
+        if (os != OUT_OK)
+                return OUT_FATAL;
+        os = settle_all(s, false);
+        if (os == OUT_FATAL || rewind_to_committed(s) != 0)
+                return OUT_FATAL;
+        bg_log_warn("aborted a transaction of %zu commands; resuming from the committed offsets",
+                    s->cs_nbatch);
+        return OUT_ABORT;
+}
+
+/* One gathered batch, decided (with status @os) while earlier transactions committed:
+ * settles the transaction of the slot it takes, then begins, produces and queues this
+ * one. Returns OUT_FATAL when the service must stop. */
+static out_status_t process_batch(cmd_svc_t *s, out_status_t os) {
+        cmd_slot_t *sl = &s->cs_slots[s->cs_next];
+        out_status_t prev;
+
+        /* After a failed commit everything open goes; else only the slot's previous
+         * transaction has to be done. */
+        prev = commit_failed(s) ? settle_all(s, true) : settle_slot(s, sl, true);
         if (prev == OUT_FATAL || os == OUT_FATAL) {
                 discard_batch(s);
                 return OUT_FATAL;
         }
         if (prev == OUT_ABORT) {
                 /* Decided on the failed transaction's state: read again from the
-                 * committed offsets, where settle has put the consumer. */
+                 * committed offsets, where the settling has put the consumer. */
                 discard_batch(s);
                 return OUT_OK;
         }
         if (os == OUT_ABORT) {
-                /* Nothing of this batch was sent, but the states hold part of it. */
+                /* Nothing of this batch was sent, but the states hold part of it. The
+                 * committed offsets are final only once nothing is in flight. */
                 bg_counter_add(s->m_txn_aborted, 1);
                 discard_batch(s);
+                prev = settle_all(s, true);
+                if (prev != OUT_OK)
+                        return prev == OUT_FATAL ? OUT_FATAL : OUT_OK;
                 return rewind_to_committed(s) == 0 ? OUT_OK : OUT_FATAL;
         }
-        os = start_transaction(s);
+        os = start_transaction(s, sl);
         if (os == OUT_ABORT)
-                os = abort_and_rewind(s, s->cs_nbatch, true);
+                os = abort_started(s, sl);
         if (os != OUT_OK)
                 discard_batch(s);
         return os == OUT_FATAL ? OUT_FATAL : OUT_OK;
@@ -963,20 +1171,10 @@ static void update_lag(cmd_svc_t *s) {
         rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* True when the committer thread has no unfinished transaction. */
-static bool committer_idle(cmd_svc_t *s) {
-        bool idle;
-
-        pthread_mutex_lock(&s->cs_mtx);
-        idle = !s->cs_job;
-        pthread_mutex_unlock(&s->cs_mtx);
-        return idle;
-}
-
 /* Gathers and decides up to batch_max commands: at least batch_ms after the first, and
- * for as long as the previous transaction is still committing (the committer wakes the
- * poll when it is done), so that the work of this batch overlaps that commit and batches
- * grow with the load by themselves. A status other than OUT_OK stops the gathering: a
+ * for as long as the pipeline is busy (pipeline_ready; the committer wakes the poll), so
+ * that the work of this batch overlaps the commits in flight and batches grow with the
+ * load by themselves. A status other than OUT_OK stops the gathering: a
  * command could not be decided (process_batch rewinds). */
 static out_status_t gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
         double deadline = 0;
@@ -987,7 +1185,7 @@ static out_status_t gather_batch(cmd_svc_t *s, volatile sig_atomic_t *stop) {
                 rd_kafka_message_t *m;
                 double t;
 
-                if (s->cs_nbatch > 0 && (!s->cs_pending || committer_idle(s))) {
+                if (s->cs_nbatch > 0 && pipeline_ready(s)) {
                         double left = deadline - bg_time_mono_s();
                         if (left <= 0)
                                 break;
@@ -1098,14 +1296,13 @@ static int metrics_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
 
 static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         const cmd_conf_t *c = s->cs_conf;
-        char txn_id[200];
         const char *reader_props[] = {"group.id", "billing-commands-state-reader",
                                       "isolation.level", "read_committed",
                                       "enable.partition.eof", "true", "enable.auto.commit", "false",
                                       "fetch.max.bytes", "52428800", NULL};
         /* Required settings (exactly-once, the rebalance protocol the loop relies on),
          * then tuning that KAFKA_<PROPERTY> may override. */
-        const char *producer_props[] = {"transactional.id", txn_id,
+        const char *producer_props[] = {"transactional.id", NULL,
                                         "transaction.timeout.ms", "60000", NULL};
         /* retry.backoff.ms: a transaction begun right after the previous commit finds
          * the coordinator still writing that one's markers, a few ms, and its
@@ -1131,9 +1328,6 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *sub;
         int ne;
 
-        /* Unique per deployment (the group) and instance: two deployments on one cluster
-         * must never fence each other. */
-        snprintf(txn_id, sizeof(txn_id), "%s-%s", c->cc_group, c->cc_instance);
         if ((s->cs_reader = kc_client_new(RD_KAFKA_CONSUMER, reader_props, NULL, errstr,
                                           errstr_size)) == NULL)
                 return -1;
@@ -1149,16 +1343,29 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                          s->cs_topics.kt_events, ne, MAX_PARTITIONS);
                 return -1;
         }
-        if ((s->cs_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props, &producer_opts,
-                                            errstr, errstr_size)) == NULL)
-                return -1;
-        /* Fences any earlier incarnation of this instance and aborts what it left open. */
-        error = rd_kafka_init_transactions(s->cs_producer, KAFKA_TIMEOUT_MS);
-        if (error != NULL) {
-                snprintf(errstr, errstr_size, "init_transactions of \"%s\": %s", txn_id,
-                         rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-                return -1;
+        s->cs_nslots = c->cc_producers;
+        for (int k = 0; k < s->cs_nslots; k++) {
+                cmd_slot_t *sl = &s->cs_slots[k];
+
+                /* Unique per deployment (the group), instance and slot: two deployments
+                 * on one cluster must never fence each other. Every id ends in ".t<k>",
+                 * so no instance name can make two of them equal. */
+                snprintf(sl->sl_txn_id, sizeof(sl->sl_txn_id), "%s-%s.t%c", c->cc_group,
+                         c->cc_instance, (char)('0' + k));
+                producer_props[1] = sl->sl_txn_id;
+                if ((sl->sl_producer = kc_client_new(RD_KAFKA_PRODUCER, producer_props,
+                                                     &producer_opts, errstr,
+                                                     errstr_size)) == NULL)
+                        return -1;
+                /* Fences any earlier incarnation of this instance's slot and aborts what
+                 * it left open. */
+                error = rd_kafka_init_transactions(sl->sl_producer, KAFKA_TIMEOUT_MS);
+                if (error != NULL) {
+                        snprintf(errstr, errstr_size, "init_transactions of \"%s\": %s",
+                                 sl->sl_txn_id, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        return -1;
+                }
         }
         consumer_opts.kco_opaque = s;
         consumer_opts.kco_rebalance_cb = on_rebalance;
@@ -1177,8 +1384,9 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                          s->cs_topics.kt_commands, rd_kafka_err2str(err));
                 return -1;
         }
-        bg_log_info("instance \"%s\" (transactional.id %s) consuming \"%s\" as group \"%s\", "
-                    "%d partitions", c->cc_instance, txn_id, s->cs_topics.kt_commands,
+        bg_log_info("instance \"%s\" (transactional.id %s%s) consuming \"%s\" as group "
+                    "\"%s\", %d partitions", c->cc_instance, s->cs_slots[0].sl_txn_id,
+                    s->cs_nslots > 1 ? " and the next slots" : "", s->cs_topics.kt_commands,
                     c->cc_group, s->cs_nparts);
         return 0;
 }
@@ -1199,8 +1407,15 @@ static void service_teardown(cmd_svc_t *s) {
         }
         if (s->cs_cgmd)
                 rd_kafka_consumer_group_metadata_destroy(s->cs_cgmd);
-        if (s->cs_producer)
-                rd_kafka_destroy(s->cs_producer);
+        for (int k = 0; k < MAX_SLOTS; k++) {
+                cmd_slot_t *sl = &s->cs_slots[k];
+
+                for (size_t i = 0; i < sl->sl_nmsgs; i++)
+                        rd_kafka_message_destroy(sl->sl_msgs[i]);
+                free(sl->sl_msgs);
+                if (sl->sl_producer)
+                        rd_kafka_destroy(sl->sl_producer);
+        }
         if (s->cs_reader) {
                 rd_kafka_consumer_close(s->cs_reader);
                 rd_kafka_destroy(s->cs_reader);
@@ -1212,8 +1427,6 @@ static void service_teardown(cmd_svc_t *s) {
         cmd_codec_destroy(s->cs_codec);
         acct_decision_clear(&s->cs_decision);
         acct_state_destroy(s->cs_empty);
-        for (size_t i = 0; i < s->cs_ninflight; i++)
-                rd_kafka_message_destroy(s->cs_inflight[i]);
         if (s->cs_offsets)
                 rd_kafka_topic_partition_list_destroy(s->cs_offsets);
         free(s->cs_out);
@@ -1221,7 +1434,6 @@ static void service_teardown(cmd_svc_t *s) {
         pthread_cond_destroy(&s->cs_cond);
         pthread_mutex_destroy(&s->cs_mtx);
         free(s->cs_cmd);
-        free(s->cs_inflight);
         free(s->cs_batch);
 }
 
@@ -1229,6 +1441,7 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
         cmd_svc_t *s = calloc(1, sizeof(*s));
         char errstr[512];
         int64_t last_lag = 0;
+        bool nomem = false;
         int rc = 1;
 
         if (s == NULL)
@@ -1237,12 +1450,15 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
         acct_decision_init(&s->cs_decision);
         s->cs_cmd = malloc(sizeof(*s->cs_cmd));
         s->cs_batch = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_batch));
-        s->cs_inflight = calloc((size_t)conf->cc_batch_max, sizeof(*s->cs_inflight));
+        for (int k = 0; k < MAX_SLOTS; k++)
+                if ((s->cs_slots[k].sl_msgs = calloc((size_t)conf->cc_batch_max,
+                                                     sizeof(rd_kafka_message_t *))) == NULL)
+                        nomem = true;
         s->cs_offsets = rd_kafka_topic_partition_list_new(8);
         s->cs_empty = acct_state_new();
         pthread_mutex_init(&s->cs_mtx, NULL);
         pthread_cond_init(&s->cs_cond, NULL);
-        if (!s->cs_cmd || !s->cs_batch || !s->cs_inflight || !s->cs_empty) {
+        if (nomem || !s->cs_cmd || !s->cs_batch || !s->cs_empty) {
                 bg_log_error("cannot start: out of memory");
                 goto out;
         }
@@ -1273,7 +1489,7 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                          * again after restart from the committed offsets; the commit in
                          * flight, if any, ends now. */
                         discard_batch(s);
-                        if (settle(s, true) == OUT_FATAL) {
+                        if (settle_all(s, true) == OUT_FATAL) {
                                 s->cs_fatal = true;
                                 break;
                         }
@@ -1284,7 +1500,7 @@ int cmd_service_run(const cmd_conf_t *conf, volatile sig_atomic_t *stop) {
                 }
                 log_stage_summary(s);
         }
-        if (settle(s, false) == OUT_FATAL)      /* SIGTERM: finish the open transaction */
+        if (settle_all(s, false) == OUT_FATAL)  /* SIGTERM: finish the open transactions */
                 s->cs_fatal = true;
         rc = s->cs_fatal ? 1 : 0;
         bg_log_info("stopping (%s)", rc ? "fatal error" : "signal");

@@ -4,7 +4,7 @@
  * (billing.command-results) and the consumed offsets in one Kafka transaction.
  *
  * Setup order (stopped in reverse): configuration, metrics + admin port, codec, Kafka
- * clients (log reader, transactional producer, group consumer), then the loop.
+ * clients (log reader, transactional producers, group consumer), then the loop.
  */
 #ifndef CMD_SERVICE_H
 #define CMD_SERVICE_H
@@ -23,10 +23,18 @@ typedef struct cmd_conf_s {
          * by themselves and a quiet system answers fast. */
         int cc_batch_ms;
         size_t cc_max_message_bytes;    /* BILLING_MAX_MESSAGE_BYTES: larger is dead-lettered */
+        /* BILLING_TXN_PRODUCERS: transactional producers used in turn, 1-4 (default 2).
+         * With 2, the next batch's offsets and records go to the broker while the
+         * previous transaction's EndTxn is under way; commits stay in order. */
+        int cc_producers;
         /* BILLING_FAULT_KILL_BEFORE_COMMIT=N: the Nth transaction is flushed to the broker,
          * then the process sends itself SIGKILL instead of committing. Crash tests only;
          * 0 (the default) never. */
         int cc_fault_kill_before_commit;
+        /* BILLING_FAULT_FAIL_COMMIT=N: the Nth transaction's commit fails as an abortable
+         * error would, once the next transaction is queued behind it (when there are two
+         * producers or more). Tests only; 0 (the default) never. */
+        int cc_fault_fail_commit;
         /* BILLING_SERVICE_PRINCIPALS: comma-separated "service:<name>" list */
         char cc_principals_buf[1024];
         const char *cc_principals[32];
