@@ -689,19 +689,11 @@ bool codec_decode_usage_fast(codec_t *c, const void *buf, size_t len, codec_usag
                           len - CODEC_HEADER_SIZE, out);
 }
 
+/* The fast path when it can; else the walked one, which gives the reason of a refusal
+ * (a bad frame included: the fast path gives up on it without one). */
 codec_err_t codec_decode_usage(codec_t *c, const void *buf, size_t len, codec_usage_t *out,
                                char *errstr, size_t errstr_size) {
-        codec_schema_t *s;
-        codec_err_t err;
-
-        if (out == NULL) {
-                snprintf(errstr, errstr_size, "no output");
-                return CODEC_ERR_ARG;
-        }
-        TRY(codec_decode_frame(c, CODEC_KIND_USAGE, buf, len, &s, errstr, errstr_size));
-        if (s->usage != NULL && s->usage->fast &&
-            usage_fast(s->usage, (const uint8_t *)buf + CODEC_HEADER_SIZE,
-                       len - CODEC_HEADER_SIZE, out))
+        if (codec_decode_usage_fast(c, buf, len, out))
                 return CODEC_OK;
         return codec_decode_usage_walked(c, buf, len, out, errstr, errstr_size);
 }
