@@ -791,8 +791,7 @@ static out_status_t commit_slot(cmd_svc_t *s, cmd_slot_t *sl, int pos) {
                 return fail_commit(s, sl, pos);
         if (s->cs_txn_count == s->cs_conf->cc_fault_kill_before_commit) {
                 /* Fault injection for the crash tests: everything of this transaction is
-                 * on the broker, nothing is committed. */
-                rd_kafka_flush(sl->sl_producer, KAFKA_TIMEOUT_MS);
+                 * on the broker (delivered above), nothing is committed. */
                 bg_log_warn("fault injection: killing myself before commit of transaction %d",
                             s->cs_txn_count);
                 raise(SIGKILL);
