@@ -29,6 +29,9 @@ int kc_topics_load(kc_topics_t *t, char *errstr, size_t errstr_size) {
         if (!bg_env_int("BILLING_PARTITIONS", 4, 1, 1000, &n, errstr, errstr_size))
                 return -1;
         t->kt_partitions = (int)n;
+        if (!bg_env_int("BILLING_RESULTS_PARTITIONS", 1, 1, 1000, &n, errstr, errstr_size))
+                return -1;
+        t->kt_results_partitions = (int)n;
         if (!bg_env_int("BILLING_USAGE_PARTITIONS", 4, 1, 1000, &n, errstr, errstr_size))
                 return -1;
         t->kt_usage_partitions = (int)n;
@@ -52,7 +55,7 @@ int kc_topics_ensure(rd_kafka_t *rk, const kc_topics_t *t, int timeout_ms, char 
         const kc_topic_spec_t specs[] = {
                 {t->kt_commands, t->kt_partitions, t->kt_replication, commands_cfg},
                 {t->kt_events, t->kt_partitions, t->kt_replication, events_cfg},
-                {t->kt_results, t->kt_partitions, t->kt_replication, results_cfg},
+                {t->kt_results, t->kt_results_partitions, t->kt_replication, results_cfg},
                 {t->kt_usage, t->kt_usage_partitions, t->kt_replication, usage_cfg},
                 {t->kt_invoices, t->kt_usage_partitions, t->kt_replication, invoices_cfg},
                 {t->kt_commands_dlq, 1, t->kt_replication, dlq_cfg},

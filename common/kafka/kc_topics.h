@@ -3,8 +3,12 @@
  * environment, and the `topics ensure` step that creates them.
  *
  *   BILLING_TOPIC_PREFIX        prefix of every name (default "billing.")
- *   BILLING_PARTITIONS          partitions of commands, events and results (default 4);
- *                               commands and events must have the same count
+ *   BILLING_PARTITIONS          partitions of commands and events (default 4): they must
+ *                               have the same count
+ *   BILLING_RESULTS_PARTITIONS  partitions of command-results (default 1): every
+ *                               transaction of the commands service writes to each results
+ *                               partition its batch's command ids hash to, and each
+ *                               partition costs it a produce request and a commit marker
  *   BILLING_USAGE_PARTITIONS    partitions of usage and invoices (default 4)
  *   BILLING_REPLICATION         replication factor (default 1: the local stack)
  *
@@ -27,7 +31,8 @@ typedef struct kc_topics_s {
         char kt_commands_dlq[KC_TOPIC_NAME_SIZE];
         char kt_events_dlq[KC_TOPIC_NAME_SIZE];
         char kt_usage_dlq[KC_TOPIC_NAME_SIZE];
-        int kt_partitions;
+        int kt_partitions;              /* commands and events */
+        int kt_results_partitions;
         int kt_usage_partitions;
         int kt_replication;
 } kc_topics_t;

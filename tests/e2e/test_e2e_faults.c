@@ -804,8 +804,8 @@ static void setup(void) {
         if (T->codec == NULL)
                 fail_msg("%s", errstr);
         T->results = client(RD_KAFKA_CONSUMER, results_props);
-        parts = rd_kafka_topic_partition_list_new(PARTITIONS);
-        for (int p = 0; p < PARTITIONS; p++)
+        parts = rd_kafka_topic_partition_list_new(T->topics.kt_results_partitions);
+        for (int p = 0; p < T->topics.kt_results_partitions; p++)
                 rd_kafka_topic_partition_list_add(parts, T->topics.kt_results, p)->offset =
                         RD_KAFKA_OFFSET_BEGINNING;
         assert_int_equal(rd_kafka_assign(T->results, parts), 0);

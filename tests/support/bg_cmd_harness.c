@@ -82,7 +82,7 @@ cmdh_t *cmdh_new(const char *name, int partitions) {
         if (h->ch_codec == NULL)
                 fail_msg("%s", errstr);
         h->ch_results = client(RD_KAFKA_CONSUMER, results_props);
-        assign_all(h->ch_results, h->ch_topics.kt_results, partitions);
+        assign_all(h->ch_results, h->ch_topics.kt_results, h->ch_topics.kt_results_partitions);
         return h;
 }
 

@@ -19,6 +19,7 @@
 #include "bg_cmd_harness.h"
 #include "bg_proc.h"
 #include "bg_test_support.h"
+#include "kc_topics.h"
 
 #define NACCOUNTS 24
 #define ACTOR "user:owner@example.com"
@@ -57,12 +58,20 @@ static void wait_for_log(cmdh_t *h, const char *instance, const char *needle) {
 }
 
 static void instances_split_partitions_and_never_share_an_account(void **state) {
-        cmdh_t *h = cmdh_new("it-cmd-two", 4);
+        cmdh_t *h;
         pid_t a, b;
         bg_event_t *events;
         int *parts;
         size_t n;
+        char errstr[256];
 
+        /* Results in three partitions, not the default one: both instances write to all
+         * of them, and every reader must find a result in whichever its id hashes to. */
+        setenv("BILLING_RESULTS_PARTITIONS", "3", 1);
+        h = cmdh_new("it-cmd-two", 4);
+        assert_int_equal(kc_topic_partition_count(h->ch_producer, h->ch_topics.kt_results, 10000,
+                                                  errstr, sizeof(errstr)),
+                         3);
         for (int i = 0; i < NACCOUNTS; i++)
                 bg_uuid_generate(&accounts[i]);
         a = cmdh_start(h, "a", NULL);
@@ -102,6 +111,7 @@ static void instances_split_partitions_and_never_share_an_account(void **state) 
         free(parts);
         assert_int_equal(WEXITSTATUS(bg_proc_stop(a, SIGTERM, 30000)), 0);
         cmdh_destroy(h);
+        unsetenv("BILLING_RESULTS_PARTITIONS");
 }
 
 int main(void) {
