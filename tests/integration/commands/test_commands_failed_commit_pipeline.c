@@ -100,8 +100,8 @@ static void failed_commit_aborts_the_queued_one_too_then_exactly_once(void **sta
         assert_true(cmdh_log_contains(h, "pipe-0", needle));
 
         /* Exactly once: one committed result per command, nothing else. */
-        cmdh_read_topic(h->ch_topics.kt_results, h->ch_topics.kt_results_partitions, true, count_result,
-                        &acc);
+        cmdh_read_topic(h->ch_topics.kt_results, h->ch_topics.kt_results_partitions, true,
+                        count_result, &acc);
         for (int i = 0; i < NCMDS; i++)
                 assert_int_equal(acc.counts[i], 1);
         assert_int_equal(acc.others, 0);
