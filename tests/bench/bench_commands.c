@@ -214,6 +214,18 @@ static size_t window_p99s(const double *lat_at, size_t n, size_t per, double *ou
         return k;
 }
 
+/* Moves the results of @lat_at [0, @n) (0: none) to its front, sorted; returns how many.
+ * Done once the windows are read: it loses the by-command order. */
+static size_t sorted_results(double *lat_at, size_t n) {
+        size_t got = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (lat_at[i] > 0)
+                        lat_at[got++] = lat_at[i];
+        qsort(lat_at, got, sizeof(double), cmp_double);
+        return got;
+}
+
 int main(int argc, char **argv) {
         uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 200000;
         int lat_secs = argc > 2 ? atoi(argv[2]) : 30;
@@ -302,8 +314,6 @@ int main(int argc, char **argv) {
         warm_n = (size_t)(rate * warm_secs);
         lat_n = (size_t)(rate * lat_secs);
         sent_at = calloc(warm_n + lat_n, sizeof(double));
-        lat = calloc(lat_n, sizeof(double));
-        warm_lat = calloc(warm_n + 1, sizeof(double));
         lat_at = calloc(warm_n + lat_n, sizeof(double));
         pub = (publisher_t){h, &base, n, (uint32_t)(warm_n + lat_n), rate, sent_at};
         {
@@ -340,12 +350,12 @@ int main(int argc, char **argv) {
                         }
                         lat_at[i - n] = bg_time_mono_s() - sent_at[i - n];
                         if (i - n < warm_n) {
-                                warm_lat[warm_got++] = lat_at[i - n];
+                                warm_got++;
                         } else {
-                                lat[lat_got++] = lat_at[i - n];
+                                lat_got++;
                                 if (dump != NULL)
                                         fprintf(dump, "%.6f %.3f %d\n", sent_at[i - n],
-                                                lat[lat_got - 1] * 1000, (int)m->partition);
+                                                lat_at[i - n] * 1000, (int)m->partition);
                         }
                         rd_kafka_message_destroy(m);
                 }
@@ -354,8 +364,11 @@ int main(int argc, char **argv) {
                         fclose(dump);
         }
         nwindows = window_p99s(lat_at, warm_n + lat_n, (size_t)(rate * WINDOW_SECONDS), window_p99);
-        qsort(lat, lat_got, sizeof(double), cmp_double);
-        qsort(warm_lat, warm_got, sizeof(double), cmp_double);
+        /* Then each phase's latencies, sorted, in place: warm-up first, measured after. */
+        warm_lat = lat_at;
+        lat = lat_at + warm_n;
+        warm_got = sorted_results(warm_lat, warm_n);
+        lat_got = sorted_results(lat, lat_n);
         rss_peak = bench_peak_rss_kib(pid);   /* before the stop: /proc of the live child */
         bg_proc_stop(pid, SIGTERM, 30000);
 
@@ -389,8 +402,6 @@ int main(int argc, char **argv) {
                 printf("%s%.2f", k ? "," : "", window_p99[k]);
         printf("]}\n");
         free(sent_at);
-        free(lat);
-        free(warm_lat);
         free(lat_at);
         cmdh_destroy(h);
         if (duplicates > 0)
