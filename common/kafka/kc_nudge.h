@@ -5,7 +5,8 @@
  * reaches queued.min.messages or queued.max.messages.kbytes, and decides again only when
  * the partition leader's broker thread wakes up: on network I/O, on an operation queued
  * to it, or after a full second (fetch.queue.backoff.ms, which bounds that wait, came in
- * 2.2). An application that empties the read-ahead in less than that second, and sends
+ * 2.2, and is still a second by default in 2.12, the version deploy/librdkafka builds).
+ * An application that empties the read-ahead in less than that second, and sends
  * nothing else through that client meanwhile, waits for messages until the second is
  * over.
  *
