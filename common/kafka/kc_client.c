@@ -3,6 +3,26 @@
 #include "bg_log.h"
 #include "kc_conf.h"
 
+#include <stdatomic.h>
+
+/* librdkafka before 2.4.0 (Debian 12 ships 2.0.2) rounds its main loop's wait down to
+ * whole milliseconds and spins whenever a timer is due in under one: a transactional
+ * producer arms such a timer twice per transaction (deploy/librdkafka). The build asks for
+ * 2.4.0, but LD_LIBRARY_PATH can still load an older one; say so once per process. */
+static void warn_old_for_transactions(rd_kafka_t *rk) {
+        static atomic_flag warned = ATOMIC_FLAG_INIT;
+        char txn_id[256];
+        size_t size = sizeof(txn_id);
+
+        if (rd_kafka_version() >= 0x020400ff ||
+            rd_kafka_conf_get(rd_kafka_conf(rk), "transactional.id", txn_id, &size) !=
+                    RD_KAFKA_CONF_OK ||
+            txn_id[0] == '\0' || atomic_flag_test_and_set(&warned))
+                return;
+        bg_log_warn("librdkafka %s spins a thread on every transaction; 2.4.0 or newer is "
+                    "expected (deploy/librdkafka)", rd_kafka_version_str());
+}
+
 rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
                           const kc_client_opts_t *opts, char *errstr, size_t errstr_size) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -27,8 +47,10 @@ rd_kafka_t *kc_client_new(rd_kafka_type_t type, const char *const *props,
                         rd_kafka_conf_set_error_cb(conf, opts->kco_error_cb);
         }
         rk = rd_kafka_new(type, conf, errstr, errstr_size);   /* takes ownership of conf */
-        if (rk != NULL)
+        if (rk != NULL) {
+                warn_old_for_transactions(rk);
                 return rk;
+        }
 out_destroy_conf:
         rd_kafka_conf_destroy(conf);
         return NULL;

@@ -1387,12 +1387,6 @@ static int kafka_setup(cmd_svc_t *s, char *errstr, size_t errstr_size) {
                     "\"%s\", %d partitions, librdkafka %s", c->cc_instance,
                     s->cs_slots[0].sl_txn_id, s->cs_nslots > 1 ? " and the next slots" : "",
                     s->cs_topics.kt_commands, c->cc_group, s->cs_nparts, rd_kafka_version_str());
-        /* The build requires 2.4.0 (CMakeLists.txt); an older one loaded at run time
-         * (LD_LIBRARY_PATH) works, but its producers' main threads spin on every
-         * transaction (deploy/librdkafka). */
-        if (rd_kafka_version() < 0x020400ff)
-                bg_log_warn("librdkafka %s spins a thread on every transaction; 2.4.0 or newer "
-                            "is expected (deploy/librdkafka)", rd_kafka_version_str());
         return 0;
 }
 
