@@ -349,10 +349,8 @@ int main(int argc, char **argv) {
                                 continue;
                         }
                         lat_at[i - n] = bg_time_mono_s() - sent_at[i - n];
-                        if (i - n < warm_n) {
-                                warm_got++;
-                        } else {
-                                lat_got++;
+                        if (i - n >= warm_n) {
+                                lat_got++;      /* the warm-up's are counted once sorted */
                                 if (dump != NULL)
                                         fprintf(dump, "%.6f %.3f %d\n", sent_at[i - n],
                                                 lat_at[i - n] * 1000, (int)m->partition);
