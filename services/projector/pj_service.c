@@ -531,7 +531,9 @@ static step_t process_batch(pj_lane_t *l) {
                 int p = l->l_parts[i];
                 if (!stop_after && !registry_down && l->l_eof[p] > l->l_next[p])
                         l->l_next[p] = l->l_eof[p];
-                if (l->l_next[p] <= l->l_stored[p])
+                /* Offset 0 is where a partition without a row starts anyway: an empty
+                 * partition gets no row, so the table is the same live and rebuilt. */
+                if (l->l_next[p] <= l->l_stored[p] || l->l_next[p] == 0)
                         l->l_next[p] = -1;
                 if (l->l_next[p] >= 0)
                         any_offset = true;
