@@ -41,7 +41,7 @@ static const int_setting_t int_settings[] = {
         I("BILLING_BATCH_MAX", 20000, 1, 1000000, 1, ic_batch_max),
         I("BILLING_BATCH_MS", 200, 0, 60000, 1, ic_batch_ms),
         I("BILLING_USAGE_PREFETCH_KB", 131072, 1024, 2097151, 1, ic_prefetch_kb),
-        I("BILLING_FETCH_NUDGE_MS", 20, 0, 1000, 1, ic_nudge_ms),
+        I("BILLING_FETCH_BACKOFF_MS", 20, 1, 1000, 1, ic_fetch_backoff_ms),
         I("BILLING_MAX_MESSAGE_BYTES", 1 << 20, 1024, 64 << 20, 1, ic_max_message_bytes),
         I("BILLING_INVOICE_GRACE_MS", 3600000, 0, 31 * DAY_MS, 1, ic_grace_ms),
         I("BILLING_UNKNOWN_PROJECT_HOLD_MS", 600000, 0, 7 * DAY_MS, 1, ic_hold_ms),

@@ -28,7 +28,7 @@ typedef struct inv_conf_s {
         int64_t ic_batch_max;           /* BILLING_BATCH_MAX: usage records per transaction */
         int64_t ic_batch_ms;            /* BILLING_BATCH_MS: longest wait to fill a batch */
         int64_t ic_prefetch_kb;         /* BILLING_USAGE_PREFETCH_KB: usage read ahead */
-        int64_t ic_nudge_ms;            /* BILLING_FETCH_NUDGE_MS: kc_nudge interval; 0 off */
+        int64_t ic_fetch_backoff_ms;    /* BILLING_FETCH_BACKOFF_MS: fetch.queue.backoff.ms */
         int64_t ic_max_message_bytes;   /* BILLING_MAX_MESSAGE_BYTES: larger: dead-lettered */
         int64_t ic_grace_ms;            /* BILLING_INVOICE_GRACE_MS: after period end */
         int64_t ic_hold_ms;             /* BILLING_UNKNOWN_PROJECT_HOLD_MS */

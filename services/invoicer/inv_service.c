@@ -27,7 +27,6 @@
 #include "bg_time.h"
 #include "kc_client.h"
 #include "kc_headers.h"
-#include "kc_nudge.h"
 #include "kc_conf.h"
 #include "kc_topics.h"
 
@@ -96,7 +95,6 @@ typedef struct inv_svc_s {
         rd_kafka_t *s_events;           /* reader of billing.events, every partition */
         rd_kafka_t *s_usage;            /* reader of billing.usage, every partition */
         rd_kafka_queue_t *s_usage_q;    /* its consumer queue, read a batch at a time */
-        kc_nudge_t *s_usage_nudge;      /* keeps its read-ahead fetching (kc_nudge.h) */
         rd_kafka_t *s_dlq;              /* idempotent producer of dead letters */
         rd_kafka_t *s_txn;              /* transactional producer of billing.invoices */
         rd_kafka_t *s_marker;           /* reads the outbox marker group's offset */
@@ -1342,7 +1340,7 @@ static void update_lag(inv_svc_t *s) {
 
 static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         const inv_conf_t *c = s->s_conf;
-        char reader_group[200], txn_id[200], prefetch_kb[24];
+        char reader_group[200], txn_id[200], prefetch_kb[24], backoff_ms[24];
         kc_client_opts_t dlq_opts = {.kco_opaque = s, .kco_dr_msg_cb = on_dlq_delivery};
         kc_client_opts_t txn_opts = {.kco_dr_msg_cb = kc_dr_commit_wakeup};
         const char *events_props[] = {"group.id", reader_group, "isolation.level", "read_committed",
@@ -1356,7 +1354,8 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
                                      "fetch.max.bytes", "52428800",
                                      "max.partition.fetch.bytes", "8388608",
                                      "queued.min.messages", "10000000",
-                                     "queued.max.messages.kbytes", prefetch_kb, NULL};
+                                     "queued.max.messages.kbytes", prefetch_kb,
+                                     "fetch.queue.backoff.ms", backoff_ms, NULL};
         const char *dlq_props[] = {"enable.idempotence", "true", "linger.ms", "5", NULL};
         const char *txn_props[] = {"transactional.id", txn_id, "partitioner", "murmur2_random",
                                    "transaction.timeout.ms", "60000", NULL};
@@ -1367,13 +1366,13 @@ static int kafka_setup(inv_svc_t *s, char *errstr, size_t errstr_size) {
         rd_kafka_error_t *error;
         rd_kafka_resp_err_t err;
 
-        /* librdkafka 2.0 stops fetching for a whole second once the read-ahead queue
-         * reaches either limit (fetch.queue.backoff.ms only came in 2.2), unless its
-         * broker thread is woken sooner: kc_nudge does that every BILLING_FETCH_NUDGE_MS,
-         * else the queue must hold more than the invoicer bills in that second. The
-         * message-count limit is set out of reach; the size limit is the one that bounds
-         * memory (docs/invoicer.md, "Performance"). */
+        /* librdkafka stops fetching a partition once its read-ahead queue reaches either
+         * limit, and looks again after fetch.queue.backoff.ms (a second by default): the
+         * invoicer empties the queue sooner than that, so it looks again after
+         * BILLING_FETCH_BACKOFF_MS. The message-count limit is set out of reach; the size
+         * limit is the one that bounds memory (docs/invoicer.md, "Performance"). */
         snprintf(prefetch_kb, sizeof(prefetch_kb), "%" PRId64, c->ic_prefetch_kb);
+        snprintf(backoff_ms, sizeof(backoff_ms), "%" PRId64, c->ic_fetch_backoff_ms);
 
         snprintf(reader_group, sizeof(reader_group), "%s-reader", c->ic_group);
         snprintf(txn_id, sizeof(txn_id), "%s-%s", c->ic_group, c->ic_instance);
@@ -1475,7 +1474,6 @@ static void service_teardown(inv_svc_t *s) {
         void *v;
 
         committer_stop(s);
-        kc_nudge_stop(s->s_usage_nudge);
 
         if (s->s_usage_q)
                 rd_kafka_queue_destroy(s->s_usage_q);
@@ -1585,12 +1583,6 @@ int inv_service_run(const inv_conf_t *conf, volatile sig_atomic_t *stop) {
         }
         if (committer_start(s) != 0) {
                 bg_log_error("cannot start the committer thread");
-                goto out;
-        }
-        if (conf->ic_nudge_ms > 0 &&
-            (s->s_usage_nudge = kc_nudge_start(s->s_usage, s->s_topics.kt_usage, s->s_nusage,
-                                               (int)conf->ic_nudge_ms)) == NULL) {
-                bg_log_error("cannot start the fetch nudger thread");
                 goto out;
         }
         bg_log_info("admin port on 127.0.0.1:%d (/healthz, /metrics); clock %s; schema \"%s\"",
