@@ -76,6 +76,7 @@ typedef struct e2e_s {
         codec_usage_t *usage_buf;
         int round;
         int failures;
+        char failed[1024];              /* the first failed checks, for the last message */
         uint64_t seed;
         int scale;
         /* Pacing of a round's usage (phase 1): spread over round_ms, like metering. */
@@ -85,6 +86,17 @@ typedef struct e2e_s {
 } e2e_t;
 
 static e2e_t *T;
+
+/* Counts a failure and keeps the start of its text: CI shows only the end of a long
+ * output, so the final message names what failed. */
+static void note_failure(const char *what) {
+        size_t len = strlen(T->failed);
+
+        T->failures++;
+        if (len + 4 < sizeof(T->failed))
+                snprintf(T->failed + len, sizeof(T->failed) - len, "%s%.160s", len ? "; " : "",
+                         what);
+}
 
 static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void check(bool ok, const char *fmt, ...) {
@@ -96,7 +108,7 @@ static void check(bool ok, const char *fmt, ...) {
         va_end(ap);
         e2e_log("%s %s", ok ? "CHECK ok  " : "CHECK FAIL", buf);
         if (!ok)
-                T->failures++;
+                note_failure(buf);
 }
 
 /* ------------------------------------------------------------------ Kafka */
@@ -568,9 +580,9 @@ static void check_read_models(void) {
                 char what[64], sql[1024];
                 e2e_scen_rm_rows(T->scen, q[i].table, &exp);
                 subst_schema(sql, sizeof(sql), q[i].sql, T->rm);
-                if (!pg_rows(&act, "%s", sql))
-                        T->failures++;
                 snprintf(what, sizeof(what), "read model %s vs reference", q[i].table);
+                if (!pg_rows(&act, "%s", sql))
+                        note_failure(what);
                 compare(what, &exp, &act);
         }
 }
@@ -1065,12 +1077,15 @@ static void fault_suite(void **state) {
         e2e_ref_free(&ref);
         {
                 int failures = T->failures;
+                char failed[sizeof(T->failed)];
+
+                memcpy(failed, T->failed, sizeof(failed));
                 teardown();
                 free(T);
                 T = NULL;
                 if (failures > 0)
-                        fail_msg("%d checks failed (seed %llu, scale %d)", failures,
-                                 (unsigned long long)seed, scale);
+                        fail_msg("%d checks failed (seed %llu, scale %d): %s", failures,
+                                 (unsigned long long)seed, scale, failed);
         }
         printf("E2E fault suite passed: BILLING_E2E_SEED=%llu BILLING_E2E_SCALE=%d\n",
                (unsigned long long)seed, scale);
