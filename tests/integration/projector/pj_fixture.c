@@ -278,7 +278,7 @@ long long pjt_stored_total(pjt_t *t, const char *schema) {
                             "WHERE topic = '%s'", schema, t->pt_topics.kt_events);
 }
 
-long long pjt_log_end(pjt_t *t) {
+static long long log_end(pjt_t *t, int64_t *ends) {
         long long end = 0;
 
         for (int p = 0; p < t->pt_partitions; p++) {
@@ -287,20 +287,32 @@ long long pjt_log_end(pjt_t *t) {
                                                                   t->pt_topics.kt_events, p, &lo,
                                                                   &hi, TIMEOUT_MS), 0);
                 end += hi > 0 ? hi : 0;
+                if (ends != NULL)
+                        ends[p] = hi;
         }
         return end;
 }
 
-bool pjt_wait_caught_up(pjt_t *t, const char *schema, int timeout_ms) {
-        long long end = pjt_log_end(t);
+long long pjt_log_end(pjt_t *t) {
+        return log_end(t, NULL);
+}
+
+long long pjt_wait_log_end(pjt_t *t, int64_t *ends) {
+        long long end = log_end(t, ends);
 
         /* The log holds at least what this fixture produced (plus transaction markers): a
          * smaller end is a stale answer, and waiting for it would end at once. */
         for (int waited = 0; end < (long long)t->pt_produced && waited < 10000; waited += 100) {
                 usleep(100 * 1000);
-                end = pjt_log_end(t);
+                end = log_end(t, ends);
         }
         assert_true(end >= (long long)t->pt_produced);
+        return end;
+}
+
+bool pjt_wait_caught_up(pjt_t *t, const char *schema, int timeout_ms) {
+        long long end = pjt_wait_log_end(t, NULL);
+
         for (int waited = 0; waited <= timeout_ms; waited += 100) {
                 if (pjt_stored_total(t, schema) >= end)
                         return true;

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <librdkafka/rdkafka.h>
@@ -71,6 +72,9 @@ long long pjt_metric(const pjt_t *t, const char *tag, const char *series);
 
 /* The end of the events topic: the sum of every partition's high watermark. */
 long long pjt_log_end(pjt_t *t);
+/* The same, once it holds at least what this fixture produced (an answer right after a
+ * produce can be stale); each partition's high watermark into @ends when not NULL. */
+long long pjt_wait_log_end(pjt_t *t, int64_t *ends);
 
 /* Waits until the offsets stored in @schema reach the end of every partition. */
 bool pjt_wait_caught_up(pjt_t *t, const char *schema, int timeout_ms);

@@ -103,24 +103,17 @@ static void rebuild_equals_live_and_swaps_in(void **state) {
  * live and rebuilt too. The live projector sees the end of an empty partition at offset 0;
  * the rebuild is done with it before it starts, so neither may store a row for it. */
 static void empty_partitions_same_live_and_rebuilt(void **state) {
-        pjt_t *t = pjt_new("it-proj-rebuild-empty", 4, true);
+        int64_t ends[4];
+        pjt_t *t = pjt_new("it-proj-rebuild-empty", (int)(sizeof(ends) / sizeof(ends[0])), true);
         char live[64], rebuilt[80];
         char *rebuild_args[] = {"rebuild", NULL};
         int empty = 0;
         pid_t pid, rb;
 
         pjt_produce_random(t, 1, 200);
-        /* The watermarks can lag the produce for a moment (see pjt_wait_caught_up). */
-        for (int i = 0; i < 100 && pjt_log_end(t) < (long long)t->pt_produced; i++)
-                usleep(100 * 1000);
-        for (int p = 0; p < t->pt_partitions; p++) {
-                int64_t lo = 0, hi = 0;
-                assert_int_equal(rd_kafka_query_watermark_offsets(t->pt_producer,
-                                                                  t->pt_topics.kt_events, p, &lo,
-                                                                  &hi, 10000),
-                                 RD_KAFKA_RESP_ERR_NO_ERROR);
-                empty += hi == 0;
-        }
+        pjt_wait_log_end(t, ends);
+        for (int p = 0; p < t->pt_partitions; p++)
+                empty += ends[p] == 0;
         assert_int_equal(empty, t->pt_partitions - 1);
         pjt_schema(t, live);
         snprintf(rebuilt, sizeof(rebuilt), "%s_rebuild", live);
@@ -133,6 +126,11 @@ static void empty_partitions_same_live_and_rebuilt(void **state) {
         if (!pjt_wait_caught_up(t, live, 120000))
                 fail_msg("the live projector did not reach the end of the second part");
         bg_proc_stop(pid, SIGTERM, 10000);
+        /* The live projector saw the empty partitions' ends (offset 0) and stored nothing
+         * for them (docs/read-models.md). The rebuild's side depends on timing: whether
+         * those ends reach it before it is done. */
+        assert_int_equal(pjt_count(t, "SELECT count(*) FROM %s.kafka_offsets WHERE "
+                                      "next_offset = 0", live), 0);
 
         rb = pjt_start(t, live, "rebuild", rebuild_args, NULL);
         assert_int_equal(wait_exit(rb, 180), 0);
